@@ -1,0 +1,100 @@
+"""The application factory: configuration, extensions, areas, admin, errors, commands."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+from flask import Flask, request
+from flask_login import current_user
+
+from app.config import load_config
+from app.extensions import babel, cache, csrf, db, limiter, migrate
+
+# Areas whose blueprints, jobs and privacy handlers make up the site.
+AREAS = ("main", "accounts", "mailing")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    load_config(app, config)
+    configure_logging(app)
+    register_extensions(app)
+    register_areas(app)
+    register_admin(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    from app.accounts.auth import init_auth
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    cache.init_app(app)
+    limiter.init_app(app)
+    init_auth(app)
+
+
+def select_locale() -> str:
+    return request.accept_languages.best_match(["en"]) or "en"
+
+
+def select_timezone() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+def register_areas(app: Flask) -> None:
+    """Import each area's modules: views give blueprints, jobs register periodic work,
+    services register privacy handlers."""
+    for area in AREAS:
+        for part in ("services", "jobs", "views"):
+            name = f"app.{area}.{part}"
+            if importlib.util.find_spec(name) is None:
+                continue
+            module = importlib.import_module(name)
+            if part == "views":
+                app.register_blueprint(module.bp)
+
+
+def register_admin(app: Flask) -> None:
+    from app.admin import register_admin as build_admin
+
+    build_admin(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register as register_error_pages
+
+    register_error_pages(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core.templating import register as register_helpers
+
+    register_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register_commands as add_commands
+
+    add_commands(app)

@@ -1,0 +1,1 @@
+"""Accounts: users, their lifecycle, login sessions, profile and privacy."""

@@ -1,0 +1,77 @@
+"""Account forms. Field checks that are business rules live in the services, not here."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.accounts.passwords import MAX_LENGTH
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class SignUpForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        description=_l("At least 10 characters. A few unusual words make a strong password."),
+    )
+    timezone = SelectField(_l("Timezone"), default="UTC")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        description=_l("At least 10 characters. A few unusual words make a strong password."),
+    )
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    professional_title = StringField(
+        _l("Professional title"), validators=[Length(max=200)],
+        description=_l("For example: Consultant cardiologist"),
+    )
+    credentials = StringField(
+        _l("Credentials"), validators=[Length(max=200)],
+        description=_l("Post-nominal letters, for example: MD, FRCP"),
+    )
+    bio = TextAreaField(_l("Bio"), validators=[Length(max=5000)])
+    timezone = SelectField(_l("Timezone"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Your current password"), validators=[DataRequired(), Length(max=1024)]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that POST."""

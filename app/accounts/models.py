@@ -1,0 +1,230 @@
+"""Accounts: users with a lifecycle, and the login sessions they can see and revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from ua_parser import parse as parse_user_agent
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.core.errors import ValidationError
+from app.core.models import Model, SoftDeleteMixin
+from app.core.types import Email, UTCDateTime, enum_column, utcnow
+from app.extensions import db
+from app.states import USER_MACHINE, UserStatus
+
+
+def new_security_stamp() -> str:
+    return secrets.token_hex(16)
+
+
+def check_timezone(name: str) -> str:
+    """Return `name` if it is an IANA timezone, else raise a ValidationError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown timezone: {name!r}.", field="timezone") from None
+    return name
+
+
+class User(SoftDeleteMixin, Model):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(Email, unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    full_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    professional_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    credentials: Mapped[str] = mapped_column(sa.String(200), default="")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    status: Mapped[UserStatus] = mapped_column(
+        enum_column(UserStatus), default=UserStatus.UNVERIFIED, index=True
+    )
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Rotated when the password changes or the account is erased: old reset links stop working.
+    security_stamp: Mapped[str] = mapped_column(sa.String(32), default=new_security_stamp)
+
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # The login session this request is authenticated by (set by the user loader).
+    current_session: ClassVar[UserSession | None] = None
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    # --- Flask-Login
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE and not self.is_deleted
+
+    def get_id(self) -> str | None:
+        """Flask-Login stores the login session's token, so revoking the session logs out."""
+        return getattr(self, "_login_token", None)
+
+    # --- Identity and profile
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email.split("@")[0]
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    def set_password(self, password: str) -> None:
+        """Hash and store a password; every outstanding reset link stops working."""
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        self.password_hash = generate_password_hash(password, method=method)
+        self.security_stamp = new_security_stamp()
+
+    def check_password(self, password: str) -> bool:
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+
+    def update_profile(self, **fields: str) -> None:
+        """Change the editable profile fields; the timezone must be an IANA name."""
+        allowed = {"full_name", "professional_title", "credentials", "bio", "timezone"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not profile fields: {sorted(unknown)}")
+        if "timezone" in fields:
+            check_timezone(fields["timezone"])
+        for name, value in fields.items():
+            setattr(self, name, value.strip() if name != "bio" else value)
+
+    # --- Lifecycle (app/states.py USER_MACHINE)
+
+    def verify_email(self) -> None:
+        USER_MACHINE.fire(self, "verify_email")
+        self.email_verified_at = utcnow()
+
+    def claim(self) -> None:
+        """An invited account proves its address by setting a password from a link."""
+        USER_MACHINE.fire(self, "claim")
+        self.email_verified_at = utcnow()
+
+    def deactivate(self) -> None:
+        USER_MACHINE.fire(self, "deactivate")
+        self.revoke_all_sessions()
+
+    def reactivate(self) -> None:
+        USER_MACHINE.fire(self, "reactivate")
+
+    def login_refusal(self) -> str | None:
+        """Why this account may not log in now, or None when it may."""
+        if self.is_deleted or self.status == UserStatus.DELETED:
+            return "Invalid email or password."
+        if self.status == UserStatus.DEACTIVATED:
+            return "This account has been deactivated. Contact the site administrators."
+        if self.status == UserStatus.UNVERIFIED:
+            return "Please confirm your email address first: use the link we emailed you."
+        if self.status == UserStatus.INVITED:
+            return "This account has no password yet. Use “Forgot password” to set one."
+        return None
+
+    # --- Login sessions
+
+    def get_active_sessions(self) -> list[UserSession]:
+        return list(
+            db.session.scalars(
+                sa.select(UserSession)
+                .where(UserSession.user_id == self.id, UserSession.revoked_at.is_(None))
+                .order_by(UserSession.last_seen_at.desc())
+            )
+        )
+
+    def revoke_all_sessions(self, except_session: UserSession | None = None) -> int:
+        """Revoke every live login session (but `except_session`); returns how many."""
+        query = sa.update(UserSession).where(
+            UserSession.user_id == self.id, UserSession.revoked_at.is_(None)
+        )
+        if except_session is not None:
+            query = query.where(UserSession.id != except_session.id)
+        result = db.session.execute(query.values(revoked_at=utcnow()))
+        return result.rowcount
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserSession(Model):
+    """One login: a browser a user signed in from (seed 003 UserSession).
+
+    Only a hash of the token is stored; the token itself lives in the user's cookies.
+    """
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(sa.String(512), default="")
+    device: Mapped[str] = mapped_column(sa.String(200), default="")
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    @classmethod
+    def start(cls, user: User, *, user_agent: str, ip_address: str) -> tuple[UserSession, str]:
+        """Open a login session; returns it with the token to put in the cookie."""
+        token = secrets.token_urlsafe(32)
+        session = cls(
+            user=user,
+            token_hash=hash_token(token),
+            user_agent=(user_agent or "")[:512],
+            device=describe_device(user_agent or ""),
+            ip_address=(ip_address or "")[:45],
+            last_seen_at=utcnow(),
+        )
+        db.session.add(session)
+        return session, token
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def revoke(self) -> None:
+        """Idempotent: revoking a revoked session changes nothing."""
+        if self.revoked_at is None:
+            self.revoked_at = utcnow()
+
+    def is_due_for_touch(self, now: datetime) -> bool:
+        interval = timedelta(seconds=current_app.config["USER_SESSION_TOUCH_INTERVAL"])
+        return now - self.last_seen_at >= interval
+
+
+def describe_device(user_agent: str) -> str:
+    """A short human description such as "Firefox 128 on Ubuntu"."""
+    if not user_agent:
+        return "Unknown device"
+    parsed = parse_user_agent(user_agent)
+    browser = parsed.user_agent.family if parsed.user_agent else "Unknown browser"
+    if parsed.user_agent and parsed.user_agent.major:
+        browser = f"{browser} {parsed.user_agent.major}"
+    system = parsed.os.family if parsed.os else "an unknown system"
+    return f"{browser} on {system}"[:200]

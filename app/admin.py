@@ -1,0 +1,184 @@
+"""The admin panel (Flask-Admin) at /admin: inspection and CRUD for admins only.
+
+Status changes go through the same model methods as the site's pages, never plain edits.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, abort, flash, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form.fields import JSONField
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.accounts.models import User
+from app.core.errors import DomainError
+from app.extensions import db
+from app.jobs import JobFailure, JobFailureStatus
+from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
+from app.states import UserStatus
+
+
+class AdminOnly:
+    """Admins get in; other users get 403; anonymous visitors are sent to log in."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.is_admin
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+
+class DashboardView(AdminOnly, AdminIndexView):
+    @expose("/")
+    def index(self):
+        users_by_status = dict(
+            db.session.execute(sa.select(User.status, sa.func.count()).group_by(User.status)).all()
+        )
+        emails_by_status = dict(
+            db.session.execute(
+                sa.select(EmailLog.status, sa.func.count()).group_by(EmailLog.status)
+            ).all()
+        )
+        open_failures = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(JobFailure)
+            .where(JobFailure.status != JobFailureStatus.RESOLVED)
+        )
+        return self.render(
+            "admin/dashboard.html",
+            users_by_status=users_by_status,
+            user_statuses=list(UserStatus),
+            emails_by_status=emails_by_status,
+            email_statuses=list(EmailStatus),
+            open_failures=open_failures,
+        )
+
+
+class AdminModelView(AdminOnly, ModelView):
+    form_base_class = FlaskForm  # Flask-WTF's CSRF token, the one every POST is checked for
+    page_size = 50
+    can_view_details = True
+
+
+class UserAdmin(AdminModelView):
+    can_create = False  # accounts come from sign-up, invitations or `flask users create-admin`
+    can_delete = False  # deletion is the GDPR erasure the user asks for
+    column_list = ("email", "full_name", "status", "is_admin", "created_at", "last_login_at")
+    column_searchable_list = ("email", "full_name")
+    column_filters = ("status", "is_admin")
+    column_default_sort = ("created_at", True)
+    column_details_exclude_list = ("password_hash", "security_stamp")
+    form_columns = ("full_name", "professional_title", "credentials", "bio", "timezone", "is_admin")
+
+    def _change_status(self, ids: list[str], method: str, done: str) -> None:
+        users = db.session.scalars(sa.select(User).where(User.id.in_([int(i) for i in ids])))
+        changed, refused = 0, []
+        for user in users:
+            try:
+                getattr(user, method)()
+                changed += 1
+            except DomainError as error:
+                refused.append(f"{user.email}: {error.message}")
+        db.session.commit()
+        if changed:
+            flash(f"{changed} account(s) {done}.", "success")
+        for message in refused:
+            flash(message, "error")
+
+    @action("deactivate", "Deactivate", "Deactivate the selected accounts? They are logged out.")
+    def action_deactivate(self, ids):
+        self._change_status(ids, "deactivate", "deactivated")
+
+    @action("reactivate", "Reactivate", "Reactivate the selected accounts?")
+    def action_reactivate(self, ids):
+        self._change_status(ids, "reactivate", "reactivated")
+
+
+class EmailTemplateAdmin(AdminModelView):
+    column_list = ("internal_name", "display_name", "template_type", "is_active", "updated_at")
+    column_searchable_list = ("internal_name", "display_name")
+    column_filters = ("template_type", "is_active")
+    form_columns = (
+        "internal_name", "display_name", "description", "template_type", "variables",
+        "subject", "content_text", "content_html", "is_active",
+    )
+    form_overrides = {"variables": JSONField}
+    form_widget_args = {
+        "content_text": {"rows": 12},
+        "content_html": {"rows": 12},
+        "variables": {"rows": 2},
+    }
+    column_descriptions = {
+        "variables": 'The names the templates may use, as a JSON list: ["user_name", "site_url"]',
+    }
+
+    def validate_form(self, form) -> bool:
+        """Refuse templates with syntax errors or unknown variables, naming field and line."""
+        if not super().validate_form(form):
+            return False
+        if not hasattr(form, "subject"):
+            return True  # the delete and action forms
+        candidate = EmailTemplate(
+            subject=form.subject.data or "",
+            content_text=form.content_text.data or "",
+            content_html=form.content_html.data or None,
+        )
+        try:
+            candidate.variables = form.variables.data or []
+        except Exception as exc:  # jsonschema.ValidationError: wrong shape
+            form.variables.errors = [f"Give a JSON list of variable names ({exc.message})."]
+            return False
+        errors = candidate.validate_templates()
+        for field_name, messages in errors.items():
+            getattr(form, field_name).errors = list(messages)
+        return not errors
+
+
+class EmailLogAdmin(AdminModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ("created_at", "template_name", "recipient", "subject", "status", "attempts")
+    column_searchable_list = ("recipient", "subject")
+    column_filters = ("status", "template_name")
+    column_default_sort = ("created_at", True)
+    column_details_exclude_list = ("context",)  # may hold live links
+
+
+class JobFailureAdmin(AdminModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ("updated_at", "func", "status", "attempts", "next_attempt_at", "queue")
+    column_filters = ("status", "func", "queue")
+    column_default_sort = ("updated_at", True)
+
+    @action("retry", "Retry now", "Run the selected jobs again at the next tick?")
+    def action_retry(self, ids):
+        failures = db.session.scalars(
+            sa.select(JobFailure).where(JobFailure.id.in_([int(i) for i in ids]))
+        )
+        count = 0
+        for failure in failures:
+            if failure.status != JobFailureStatus.RESOLVED:
+                failure.retry_now()
+                count += 1
+        db.session.commit()
+        flash(f"{count} job(s) will run again at the next tick.", "success")
+
+
+def register_admin(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name="Convene admin",
+        theme=Bootstrap4Theme(swatch="default", fluid=True),
+        index_view=DashboardView(name="Dashboard", url="/admin"),
+    )
+    admin.add_view(UserAdmin(User, db, name="Users", category="Accounts"))
+    admin.add_view(EmailTemplateAdmin(EmailTemplate, db, name="Templates", category="Email"))
+    admin.add_view(EmailLogAdmin(EmailLog, db, name="Log", category="Email"))
+    admin.add_view(JobFailureAdmin(JobFailure, db, name="Job failures"))
+    return admin

@@ -1,0 +1,80 @@
+"""Command-line entry points: `flask users`, `flask mail`, `flask jobs` (and `flask demo`)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from app.core.errors import DomainError
+from app.extensions import db
+
+
+@click.group("users", help="User accounts.")
+def users_cli():
+    pass
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="", help="Full name.")
+@click.password_option(help="Password (asked for when not given).")
+def create_admin(email: str, name: str, password: str):
+    """Create an admin account for EMAIL, or make that account an admin."""
+    from app.accounts.services import AccountService
+
+    try:
+        user = AccountService.create_admin(email, password, name)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"{user.email} is an admin. Log in at /login, then open /admin.")
+
+
+@click.group("mail", help="Email templates.")
+def mail_cli():
+    pass
+
+
+@mail_cli.command("seed")
+def mail_seed():
+    """Copy the shipped email templates into the database where missing."""
+    from app.mailing.services import seed_default_templates
+
+    added = seed_default_templates()
+    db.session.commit()
+    click.echo(f"{added} email template(s) added.")
+
+
+@click.group("jobs", help="Background jobs.")
+def jobs_cli():
+    pass
+
+
+@jobs_cli.command("tick")
+def jobs_tick():
+    """Enqueue whatever is due (cron runs this every minute)."""
+    from app.jobs import tick
+
+    for path in tick():
+        click.echo(f"enqueued {path}")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def jobs_worker(burst: bool):
+    """Run an RQ worker on the emails and default queues (needs REDIS_URL)."""
+    from rq import Worker
+
+    from app.jobs import QUEUES, redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed.")
+    Worker(list(QUEUES), connection=connection).work(burst=burst)
+
+
+def register_commands(app: Flask) -> None:
+    from app.demo import demo_cli
+
+    for group in (users_cli, mail_cli, jobs_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,146 @@
+"""Configuration: defaults, then instance/config.py, then environment variables, then overrides.
+
+Every setting a deployment may change is read from an environment variable of the same
+name; README.md lists them. The embedded defaults (SQLite, inline jobs, file mail) need none.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+ENV_SETTINGS = {
+    # name: parser
+    "CONVENE_ENV": str,
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "SERVER_NAME": str,
+    "PREFERRED_URL_SCHEME": str,
+    "MAIL_BACKEND": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_DIR": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_USE_TLS": lambda v: v.lower() in ("1", "true", "yes"),
+    "MAIL_USE_SSL": lambda v: v.lower() in ("1", "true", "yes"),
+    "STORAGE_DIR": str,
+    "MAX_CONTENT_LENGTH": int,
+    "PASSWORD_HASH_METHOD": str,
+    "LOGIN_LIMIT_PER_ACCOUNT": str,
+    "LOGIN_LIMIT_PER_IP": str,
+    "DEFAULT_TIMEZONE": str,
+    "LOG_LEVEL": str,
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run: the message says which setting to fix."""
+
+
+def defaults(instance_path: str) -> dict:
+    """The embedded defaults: everything local, nothing to install but Python."""
+    return {
+        "CONVENE_ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'convene.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "REDIS_URL": None,
+        "MAIL_BACKEND": "file",
+        "MAIL_DEFAULT_SENDER": "Convene <no-reply@convene.local>",
+        "MAIL_DIR": str(Path(instance_path) / "mail"),
+        "MAIL_SERVER": "localhost",
+        "MAIL_PORT": 25,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "STORAGE_DIR": str(Path(instance_path) / "files"),
+        # The largest upload any form accepts (a certificate background); forms check less.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+        "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
+        "VERIFY_EMAIL_MAX_AGE": int(timedelta(days=3).total_seconds()),
+        "RESET_PASSWORD_MAX_AGE": int(timedelta(hours=1).total_seconds()),
+        "DEFAULT_TIMEZONE": "UTC",
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "USER_SESSION_TOUCH_INTERVAL": 60,  # seconds between last-seen writes
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def load_config(app: Flask, overrides: dict | None = None) -> None:
+    """Fill app.config in order: defaults, instance/config.py, environment, overrides."""
+    app.config.update(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    for name, parse in ENV_SETTINGS.items():
+        if name in os.environ and os.environ[name] != "":
+            app.config[name] = parse(os.environ[name])
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+    app.config.update(overrides or {})
+    if "DATABASE_URL" in (overrides or {}):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["DATABASE_URL"])
+    finish_config(app)
+
+
+def normalise_database_url(url: str) -> str:
+    """Point postgres URLs at psycopg 3, the driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_production(app: Flask) -> bool:
+    return app.config["CONVENE_ENV"] == "production"
+
+
+def finish_config(app: Flask) -> None:
+    """Derive the settings that depend on others, and refuse configurations that cannot run."""
+    config = app.config
+    production = is_production(app)
+    if not config.get("SECRET_KEY"):
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production (CONVENE_ENV=production).")
+        config["SECRET_KEY"] = local_secret_key(app.instance_path)
+    config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE", production) or production
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    redis_url = config.get("REDIS_URL")
+    config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    if redis_url:
+        config.setdefault("CACHE_TYPE", "RedisCache")
+        config.setdefault("CACHE_REDIS_URL", redis_url)
+    else:
+        config.setdefault("CACHE_TYPE", "SimpleCache")
+    config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        # Wait for a writer instead of failing at once with "database is locked".
+        options = config["SQLALCHEMY_ENGINE_OPTIONS"]
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
+
+
+def local_secret_key(instance_path: str) -> str:
+    """A key generated once into instance/ so that local sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

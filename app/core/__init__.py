@@ -1,0 +1,1 @@
+"""Shared foundations: the model base, column types, errors, HTMX helpers, privacy, storage."""

@@ -1,0 +1,25 @@
+"""One place that decides whether a request wants a whole page or an HTMX fragment."""
+
+from flask import Response, redirect, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for requests made by HTMX, except history restores, which need the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(page: str, fragment: str, **context) -> str:
+    """Render the fragment for HTMX requests and the page (which includes it) otherwise."""
+    return render_template(fragment if is_htmx() else page, **context)
+
+
+def redirect_to(url: str) -> Response:
+    """A 303 redirect, or for HTMX an HX-Redirect so that the browser loads the whole page."""
+    if is_htmx():
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)

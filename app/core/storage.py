@@ -1,0 +1,64 @@
+"""One storage interface for uploads and generated files (DESIGN.md, "Decisions").
+
+Files live under instance/ by default, never under static/. Keys are relative paths made of
+safe segments; anything else is refused, so a key can never reach outside the root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from flask import current_app
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class InvalidKey(ValueError):
+    pass
+
+
+class LocalStorage:
+    """Files in a directory on this machine."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+
+    def path(self, key: str) -> Path:
+        """The file a key names. Refuses keys with '..', absolute paths or odd characters."""
+        segments = key.split("/")
+        if not segments or not all(_SEGMENT.match(s) and s not in (".", "..") for s in segments):
+            raise InvalidKey(f"invalid storage key: {key!r}")
+        path = self.root.joinpath(*segments)
+        if self.root not in path.parents:
+            raise InvalidKey(f"invalid storage key: {key!r}")
+        return path
+
+    def save(self, key: str, data: bytes) -> None:
+        """Write atomically: readers see the old file or the new one, never half of one."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+
+def get_storage() -> LocalStorage:
+    """The configured storage for the current app."""
+    return LocalStorage(current_app.config["STORAGE_DIR"])

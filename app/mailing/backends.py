@@ -1,0 +1,55 @@
+"""Where messages go: files under instance/mail/ by default, SMTP in production."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+
+from app.core.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class FileBackend:
+    """Writes each message as an .eml file, so local use and tests can read what was sent."""
+
+    def __init__(self, directory: str):
+        self.directory = Path(directory)
+
+    def send(self, message: EmailMessage, message_id: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{utcnow():%Y%m%dT%H%M%S%f}-{message_id}.eml"
+        (self.directory / name).write_bytes(bytes(message))
+        log.info("mail to %s written to %s", message["To"], self.directory / name)
+
+
+class SMTPBackend:
+    def __init__(self, config):
+        self.host = config["MAIL_SERVER"]
+        self.port = config["MAIL_PORT"]
+        self.username = config["MAIL_USERNAME"]
+        self.password = config["MAIL_PASSWORD"]
+        self.use_tls = config["MAIL_USE_TLS"]
+        self.use_ssl = config["MAIL_USE_SSL"]
+
+    def send(self, message: EmailMessage, message_id: str) -> None:
+        smtp_class = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
+        with smtp_class(self.host, self.port, timeout=30) as smtp:
+            if self.use_tls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+
+def get_backend():
+    name = current_app.config["MAIL_BACKEND"]
+    if name == "file":
+        return FileBackend(current_app.config["MAIL_DIR"])
+    if name == "smtp":
+        return SMTPBackend(current_app.config)
+    raise RuntimeError(f"MAIL_BACKEND must be 'file' or 'smtp', not {name!r}")

@@ -1,0 +1,83 @@
+"""The email templates Convene ships. `flask mail seed` copies them into the database, where
+admins may edit them; until then (or when a row is deactivated) these defaults are used."""
+
+from __future__ import annotations
+
+from app.mailing.models import EmailTemplate, EmailTemplateType
+
+_FOOTER_TEXT = "\n\n—\nConvene · {{ site_url }}"
+_FOOTER_HTML = (
+    '<p style="color:#555;font-size:13px;margin-top:32px">Convene · '
+    '<a href="{{ site_url }}">{{ site_url }}</a></p>'
+)
+
+DEFAULTS: dict[str, dict] = {
+    "verify_email": {
+        "display_name": "Confirm your email address",
+        "description": "Sent after sign-up; the link activates the account.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "verify_url", "site_url"],
+        "subject": "Confirm your email address for Convene",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "Please confirm your email address by opening this link:\n\n{{ verify_url }}\n\n"
+            "The link is valid for three days. If you did not sign up, ignore this message."
+            + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>Please confirm your email address:</p>"
+            '<p><a href="{{ verify_url }}">Confirm my email address</a></p>'
+            "<p>The link is valid for three days. If you did not sign up, ignore this message.</p>"
+            + _FOOTER_HTML
+        ),
+    },
+    "reset_password": {
+        "display_name": "Reset your password",
+        "description": "Sent when someone asks to reset a forgotten password.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "reset_url", "site_url"],
+        "subject": "Reset your Convene password",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "Someone asked to reset the password of your Convene account. To choose a new "
+            "password, open this link within one hour:\n\n{{ reset_url }}\n\n"
+            "The link works once. If it was not you, ignore this message: your password stays "
+            "as it is." + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>Someone asked to reset the password of your Convene account. To choose a new "
+            "password, open this link within one hour:</p>"
+            '<p><a href="{{ reset_url }}">Choose a new password</a></p>'
+            "<p>The link works once. If it was not you, ignore this message: your password "
+            "stays as it is.</p>" + _FOOTER_HTML
+        ),
+    },
+    "password_changed": {
+        "display_name": "Your password was changed",
+        "description": "Sent after a password is reset or changed.",
+        "template_type": EmailTemplateType.SYSTEM,
+        "variables": ["user_name", "site_url"],
+        "subject": "Your Convene password was changed",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "The password of your Convene account was just changed and every other login "
+            "session was signed out. If this was not you, reset your password at once."
+            + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>The password of your Convene account was just changed and every other login "
+            "session was signed out. If this was not you, reset your password at once.</p>"
+            + _FOOTER_HTML
+        ),
+    },
+}
+
+
+def default_template(internal_name: str) -> EmailTemplate:
+    """A transient (unsaved) template built from the shipped default."""
+    if internal_name not in DEFAULTS:
+        raise LookupError(f"no email template named {internal_name!r}")
+    return EmailTemplate(internal_name=internal_name, is_active=True, **DEFAULTS[internal_name])

@@ -1,0 +1,138 @@
+"""Email templates (editable by admins, rendered in Jinja's sandbox) and the email log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Model
+from app.core.types import Email, UTCDateTime, ValidatedJSON, enum_column
+from app.extensions import db
+
+VARIABLES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
+    "uniqueItems": True,
+}
+
+_text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+class EmailTemplateType(enum.Enum):
+    TRANSACTIONAL = "transactional"
+    NOTIFICATION = "notification"
+    NEWSLETTER = "newsletter"
+    MARKETING = "marketing"
+    SYSTEM = "system"
+
+
+class EmailTemplate(Model):
+    """A message's subject, text and HTML as Jinja2 templates (seed 002 "Mailing Domain").
+
+    `variables` lists the names a template may use; anything else is refused on save.
+    """
+
+    __tablename__ = "email_templates"
+
+    internal_name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    template_type: Mapped[EmailTemplateType] = mapped_column(
+        enum_column(EmailTemplateType), default=EmailTemplateType.TRANSACTIONAL
+    )
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    content_text: Mapped[str] = mapped_column(sa.Text)
+    content_html: Mapped[str | None] = mapped_column(sa.Text)
+    variables: Mapped[list] = mapped_column(ValidatedJSON(VARIABLES_SCHEMA), default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.internal_name
+
+    @classmethod
+    def get_for(cls, internal_name: str) -> EmailTemplate:
+        """The active template of that name: the admins' row if any, else the shipped default."""
+        from app.mailing.defaults import default_template
+
+        row = db.session.scalar(
+            sa.select(cls).where(cls.internal_name == internal_name, cls.is_active.is_(True))
+        )
+        return row or default_template(internal_name)
+
+    def render_subject(self, context: dict) -> str:
+        # Headers are one line: a template must not be able to inject another header.
+        subject = _text_env.from_string(self.subject).render(context)
+        return " ".join(subject.split())
+
+    def render_content_text(self, context: dict) -> str:
+        return _text_env.from_string(self.content_text).render(context)
+
+    def render_content_html(self, context: dict) -> str | None:
+        if not self.content_html:
+            return None
+        return _html_env.from_string(self.content_html).render(context)
+
+    def validate_templates(self) -> dict[str, list[str]]:
+        """Errors per field: syntax errors (with the line) and variables not in `variables`."""
+        errors: dict[str, list[str]] = {}
+        allowed = set(self.variables or [])
+        for name, source, env in (
+            ("subject", self.subject, _text_env),
+            ("content_text", self.content_text, _text_env),
+            ("content_html", self.content_html, _html_env),
+        ):
+            if not source:
+                if name != "content_html":
+                    errors.setdefault(name, []).append("This template cannot be empty.")
+                continue
+            try:
+                parsed = env.parse(source)
+            except TemplateSyntaxError as exc:
+                errors.setdefault(name, []).append(f"Line {exc.lineno}: {exc.message}")
+                continue
+            unknown = sorted(meta.find_undeclared_variables(parsed) - allowed)
+            if unknown:
+                errors.setdefault(name, []).append(
+                    f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                    f"Available: {', '.join(sorted(allowed)) or 'none'}."
+                )
+        return errors
+
+
+class EmailStatus(enum.Enum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class EmailLog(Model):
+    """Every message the site sends: to whom, from which template, and what became of it.
+
+    `context` holds the template variables until the message is sent, then it is cleared:
+    links in it (password resets) must not outlive their use.
+    """
+
+    __tablename__ = "email_logs"
+
+    template_name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(Email)
+    subject: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[EmailStatus] = mapped_column(
+        enum_column(EmailStatus), default=EmailStatus.QUEUED, index=True
+    )
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    context: Mapped[dict | None] = mapped_column(sa.JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __str__(self) -> str:
+        return f"{self.template_name} to {self.recipient}"

@@ -1,0 +1,103 @@
+"""Sending email: a log row now, delivery in a job after the commit."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.core import privacy
+from app.core.types import SystemEmail, utcnow
+from app.extensions import db
+from app.jobs import enqueue
+from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
+
+
+class MailService:
+    @staticmethod
+    def send(template_name: str, recipient: str, context: dict, user=None) -> EmailLog:
+        """Queue a message; it is delivered by a job once the caller's transaction commits.
+
+        `context` must be JSON-serialisable: the job renders the template.
+        """
+        template = EmailTemplate.get_for(template_name)  # unknown names fail here, not later
+        entry = EmailLog(
+            template_name=template.internal_name,
+            user_id=user.id if user is not None else None,
+            recipient=recipient,
+            context=dict(context),
+            status=EmailStatus.QUEUED,
+        )
+        db.session.add(entry)
+        db.session.flush()
+        from app.mailing.jobs import deliver_email
+
+        enqueue(deliver_email, entry.id, queue="emails")
+        return entry
+
+    @staticmethod
+    def build_message(entry: EmailLog, template: EmailTemplate) -> EmailMessage:
+        context = {"site_url": current_app.config.get("SITE_URL", ""), **(entry.context or {})}
+        message = EmailMessage()
+        message["Subject"] = template.render_subject(context)
+        message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+        message["To"] = entry.recipient
+        message["Message-ID"] = make_msgid(domain="convene.local")
+        message.set_content(template.render_content_text(context))
+        html = template.render_content_html(context)
+        if html:
+            message.add_alternative(html, subtype="html")
+        return message
+
+    @staticmethod
+    def mark_sent(entry: EmailLog, subject: str) -> None:
+        entry.status = EmailStatus.SENT
+        entry.subject = subject[:500]
+        entry.sent_at = utcnow()
+        entry.error = ""
+        entry.context = None  # the links it held must not outlive the message
+
+
+def seed_default_templates() -> int:
+    """Copy the shipped templates into the database where missing; returns how many."""
+    from app.mailing.defaults import DEFAULTS, default_template
+
+    existing = set(db.session.scalars(sa.select(EmailTemplate.internal_name)))
+    missing = [name for name in DEFAULTS if name not in existing]
+    for name in missing:
+        db.session.add(default_template(name))
+    db.session.flush()
+    return len(missing)
+
+
+# --- Privacy: the messages sent to a user
+
+
+def export_emails(user) -> list[dict]:
+    rows = db.session.scalars(
+        sa.select(EmailLog).where(EmailLog.user_id == user.id).order_by(EmailLog.created_at)
+    )
+    return [
+        {
+            "template": row.template_name,
+            "recipient": row.recipient,
+            "subject": row.subject,
+            "status": row.status.value,
+            "created_at": row.created_at.isoformat(),
+            "sent_at": row.sent_at and row.sent_at.isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def anonymise_emails(user) -> None:
+    db.session.execute(
+        sa.update(EmailLog)
+        .where(EmailLog.user_id == user.id)
+        .values(recipient=SystemEmail(f"deleted-{user.uuid}@anonymized.local"), context=None)
+    )
+
+
+privacy.register("emails", export=export_emails, anonymise=anonymise_emails)

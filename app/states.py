@@ -1,0 +1,145 @@
+"""Every state machine of Convene, in one module (DESIGN.md "State machines").
+
+Models never assign their status directly: they call `MACHINE.fire(obj, "trigger")`. The
+`transitions` library checks the move; an invalid one raises InvalidTransition with a message
+a person can read. Entities with an audit trail define `record_transition(...)`, which is
+called after every successful move so that they write their history row. Nothing here
+commits: the view or job that called the model commits once.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from app.core.errors import InvalidTransition
+
+
+class _Holder:
+    """What `transitions` drives: it reads and writes `state`, which is the model's column.
+
+    Keeping the machine on a holder means it never binds trigger methods onto our models.
+    """
+
+    def __init__(self, target: Any, attribute: str):
+        self.target = target
+        self.attribute = attribute
+
+    @property
+    def state(self):
+        return getattr(self.target, self.attribute)
+
+    @state.setter
+    def state(self, value):
+        setattr(self.target, self.attribute, value)
+
+
+@dataclass
+class StateMachine:
+    """The definition of one machine; applied to an instance when a trigger is fired."""
+
+    noun: str
+    states: type[enum.Enum]
+    transitions: list[dict]
+    attribute: str = "status"
+    _triggers: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._triggers = {t["trigger"] for t in self.transitions}
+
+    def _machine(self, obj: Any) -> tuple[Machine, _Holder]:
+        holder = _Holder(obj, self.attribute)
+        machine = Machine(
+            model=holder,
+            states=list(self.states),
+            transitions=self.transitions,
+            initial=getattr(obj, self.attribute),
+            model_attribute="state",
+            auto_transitions=False,
+            send_event=True,
+        )
+        return machine, holder
+
+    def may(self, obj: Any, trigger: str) -> bool:
+        """Whether `trigger` is allowed from the object's current state."""
+        self._check_trigger(trigger)
+        current = getattr(obj, self.attribute)
+        return any(
+            t["trigger"] == trigger and current in _as_list(t["source"]) for t in self.transitions
+        )
+
+    def fire(self, obj: Any, trigger: str, *, actor: Any = None, reason: str | None = None):
+        """Move `obj` by `trigger`, or raise InvalidTransition; returns the new state."""
+        self._check_trigger(trigger)
+        before = getattr(obj, self.attribute)
+        machine, holder = self._machine(obj)
+        try:
+            moved = machine.events[trigger].trigger(holder)
+        except MachineError as exc:
+            raise InvalidTransition(
+                f"Cannot {trigger.replace('_', ' ')}: the {self.noun} is {_label(before)}."
+            ) from exc
+        if not moved:
+            raise InvalidTransition(
+                f"The {self.noun} cannot {trigger.replace('_', ' ')} yet: a condition is not met."
+            )
+        after = getattr(obj, self.attribute)
+        record = getattr(obj, "record_transition", None)
+        if record is not None:
+            record(before, after, actor=actor, reason=reason)
+        return after
+
+    def _check_trigger(self, trigger: str) -> None:
+        if trigger not in self._triggers:
+            raise ValueError(f"{self.noun} has no trigger {trigger!r}")
+
+
+def _as_list(source) -> list:
+    return source if isinstance(source, list) else [source]
+
+
+def _label(state) -> str:
+    return str(getattr(state, "value", state)).replace("_", " ").lower()
+
+
+# --- User lifecycle (DESIGN.md "Decisions": invited → unverified → active → deactivated → deleted)
+
+
+class UserStatus(enum.Enum):
+    INVITED = "invited"  # created by an invitation or a guest registration; no password yet
+    UNVERIFIED = "unverified"  # signed up; the email address is not confirmed
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"  # by an admin; cannot log in
+    DELETED = "deleted"  # anonymised; terminal
+
+
+USER_MACHINE = StateMachine(
+    noun="account",
+    states=UserStatus,
+    transitions=[
+        # A person signs up with an address an invitation already created an account for.
+        {"trigger": "sign_up", "source": UserStatus.INVITED, "dest": UserStatus.UNVERIFIED},
+        {"trigger": "verify_email", "source": UserStatus.UNVERIFIED, "dest": UserStatus.ACTIVE},
+        # Setting a password from an emailed link proves the address as well.
+        {"trigger": "claim", "source": UserStatus.INVITED, "dest": UserStatus.ACTIVE},
+        {
+            "trigger": "deactivate",
+            "source": [UserStatus.INVITED, UserStatus.UNVERIFIED, UserStatus.ACTIVE],
+            "dest": UserStatus.DEACTIVATED,
+        },
+        {"trigger": "reactivate", "source": UserStatus.DEACTIVATED, "dest": UserStatus.ACTIVE},
+        {
+            "trigger": "erase",
+            "source": [
+                UserStatus.INVITED,
+                UserStatus.UNVERIFIED,
+                UserStatus.ACTIVE,
+                UserStatus.DEACTIVATED,
+            ],
+            "dest": UserStatus.DELETED,
+        },
+    ],
+)
