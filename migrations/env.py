@@ -1,10 +1,9 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
 from alembic.autogenerate import render as alembic_render
+from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
 # this is the Alembic Config object, which provides
@@ -18,20 +17,11 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
-    try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
-            '%', '%%')
-    except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+    return get_engine().url.render_as_string(hide_password=False).replace('%', '%%')
 
 
 # add your model's MetaData object here

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeDecorator
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utcnow() -> datetime:
