@@ -10,6 +10,7 @@ from flask import Flask, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.form.fields import JSONField
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
@@ -19,7 +20,7 @@ from app.accounts.models import User
 from app.core.errors import DomainError
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus
-from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
+from app.mailing.models import EmailLog, EmailStatus, EmailTemplate, EmailTemplateType
 from app.states import UserStatus
 
 
@@ -61,8 +62,39 @@ class DashboardView(AdminOnly, AdminIndexView):
         )
 
 
+class AdminForm(FlaskForm):
+    """Flask-WTF's CSRF token (the one every POST is checked for), plus what Flask-Admin's
+    own BaseForm keeps: the object being edited, which its uniqueness checks compare with."""
+
+    def __init__(self, *args, **kwargs):
+        self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
+        super().__init__(*args, **kwargs)
+
+
+class EnumEqualFilter(FilterEqual):
+    """"Equals" over an enum's stored values. Flask-Admin's own enum filter looks members up
+    by name, which our value-stored enums do not match; a value outside the options (a
+    hand-edited URL) is ignored instead of reaching the database."""
+
+    def validate(self, value) -> bool:
+        return value in {option for option, _ in self.options}
+
+
+def enum_filter(column, enum_class, label: str) -> EnumEqualFilter:
+    return EnumEqualFilter(column, label, options=[(m.value, _label(m)) for m in enum_class])
+
+
+def _label(member) -> str:
+    return member.value.replace("_", " ").capitalize()
+
+
+def _enum_formatter(view, context, model, name) -> str:
+    value = getattr(model, name)
+    return _label(value) if value is not None else ""
+
+
 class AdminModelView(AdminOnly, ModelView):
-    form_base_class = FlaskForm  # Flask-WTF's CSRF token, the one every POST is checked for
+    form_base_class = AdminForm
     page_size = 50
     can_view_details = True
 
@@ -72,7 +104,8 @@ class UserAdmin(AdminModelView):
     can_delete = False  # deletion is the GDPR erasure the user asks for
     column_list = ("email", "full_name", "status", "is_admin", "created_at", "last_login_at")
     column_searchable_list = ("email", "full_name")
-    column_filters = ("status", "is_admin")
+    column_filters = (enum_filter(User.status, UserStatus, "Status"), "is_admin")
+    column_formatters = {"status": _enum_formatter}
     column_default_sort = ("created_at", True)
     column_details_exclude_list = ("password_hash", "security_stamp")
     form_columns = ("full_name", "professional_title", "credentials", "bio", "timezone", "is_admin")
@@ -104,7 +137,11 @@ class UserAdmin(AdminModelView):
 class EmailTemplateAdmin(AdminModelView):
     column_list = ("internal_name", "display_name", "template_type", "is_active", "updated_at")
     column_searchable_list = ("internal_name", "display_name")
-    column_filters = ("template_type", "is_active")
+    column_filters = (
+        enum_filter(EmailTemplate.template_type, EmailTemplateType, "Type"),
+        "is_active",
+    )
+    column_formatters = {"template_type": _enum_formatter}
     form_columns = (
         "internal_name", "display_name", "description", "template_type", "variables",
         "subject", "content_text", "content_html", "is_active",
@@ -145,7 +182,8 @@ class EmailLogAdmin(AdminModelView):
     can_create = can_edit = can_delete = False
     column_list = ("created_at", "template_name", "recipient", "subject", "status", "attempts")
     column_searchable_list = ("recipient", "subject")
-    column_filters = ("status", "template_name")
+    column_filters = (enum_filter(EmailLog.status, EmailStatus, "Status"), "template_name")
+    column_formatters = {"status": _enum_formatter}
     column_default_sort = ("created_at", True)
     column_details_exclude_list = ("context",)  # may hold live links
 
@@ -153,7 +191,8 @@ class EmailLogAdmin(AdminModelView):
 class JobFailureAdmin(AdminModelView):
     can_create = can_edit = can_delete = False
     column_list = ("updated_at", "func", "status", "attempts", "next_attempt_at", "queue")
-    column_filters = ("status", "func", "queue")
+    column_filters = (enum_filter(JobFailure.status, JobFailureStatus, "Status"), "func", "queue")
+    column_formatters = {"status": _enum_formatter}
     column_default_sort = ("updated_at", True)
 
     @action("retry", "Retry now", "Run the selected jobs again at the next tick?")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from app.core.errors import DomainError
 from app.extensions import db
 
 
-@click.group("users", help="User accounts.")
+@click.group("users", cls=AppGroup, help="User accounts.")
 def users_cli():
     pass
 
@@ -30,7 +31,7 @@ def create_admin(email: str, name: str, password: str):
     click.echo(f"{user.email} is an admin. Log in at /login, then open /admin.")
 
 
-@click.group("mail", help="Email templates.")
+@click.group("mail", cls=AppGroup, help="Email templates.")
 def mail_cli():
     pass
 
@@ -45,7 +46,7 @@ def mail_seed():
     click.echo(f"{added} email template(s) added.")
 
 
-@click.group("jobs", help="Background jobs.")
+@click.group("jobs", cls=AppGroup, help="Background jobs.")
 def jobs_cli():
     pass
 

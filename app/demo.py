@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 
 from app.accounts.models import User
 from app.core.types import utcnow
@@ -58,7 +59,7 @@ def load_demo() -> list[str]:
     return lines
 
 
-@click.group("demo", help="Demo data.")
+@click.group("demo", cls=AppGroup, help="Demo data.")
 def demo_cli():
     pass
 

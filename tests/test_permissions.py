@@ -1,0 +1,145 @@
+"""Who may use which route: every route of app.url_map against a written-out matrix.
+
+A route added without an expectation here fails `test_every_route_has_an_expectation`.
+Statuses are (anonymous, user, admin). 302 for anonymous means "sent to the login page";
+403 means a logged-in user without the right; admin pages redirect (302) where a view does
+not offer an operation (read-only logs) or needs an id.
+"""
+
+import re
+import uuid
+
+from tests.conftest import create_user, csrf_token, log_in
+
+SAMPLES = {
+    "token": "not-a-real-token",
+    "session_uuid": str(uuid.uuid4()),
+    "export_type": "csv",
+}
+STATIC_FILES = {"/static/": "css/app.css", "/admin/static/": "admin/js/helpers.js"}
+ROLES = ("anonymous", "user", "admin")
+
+EXPECTED = {
+    ("GET", "/"): (200, 200, 200),
+    ("GET", "/account/data.json"): (302, 200, 200),
+    ("POST", "/account/delete"): (302, 422, 422),
+    ("GET", "/account/privacy"): (302, 200, 200),
+    ("GET", "/account/profile"): (302, 200, 200),
+    ("POST", "/account/profile"): (302, 303, 303),
+    ("GET", "/account/sessions"): (302, 200, 200),
+    ("POST", "/account/sessions/<uuid:session_uuid>/revoke"): (302, 404, 404),
+    ("GET", "/admin/"): (302, 403, 200),
+    ("GET", "/admin/emaillog/"): (302, 403, 200),
+    ("POST", "/admin/emaillog/action/"): (302, 403, 302),
+    ("GET", "/admin/emaillog/ajax/lookup/"): (302, 403, 404),
+    ("POST", "/admin/emaillog/ajax/update/"): (302, 403, 404),
+    ("POST", "/admin/emaillog/delete/"): (302, 403, 302),
+    ("GET", "/admin/emaillog/details/"): (302, 403, 302),
+    ("GET", "/admin/emaillog/edit/"): (302, 403, 302),
+    ("POST", "/admin/emaillog/edit/"): (302, 403, 302),
+    ("GET", "/admin/emaillog/export/<export_type>/"): (302, 403, 302),
+    ("GET", "/admin/emaillog/new/"): (302, 403, 302),
+    ("POST", "/admin/emaillog/new/"): (302, 403, 302),
+    ("GET", "/admin/emailtemplate/"): (302, 403, 200),
+    ("POST", "/admin/emailtemplate/action/"): (302, 403, 302),
+    ("GET", "/admin/emailtemplate/ajax/lookup/"): (302, 403, 404),
+    ("POST", "/admin/emailtemplate/ajax/update/"): (302, 403, 404),
+    ("POST", "/admin/emailtemplate/delete/"): (302, 403, 302),
+    ("GET", "/admin/emailtemplate/details/"): (302, 403, 302),
+    ("GET", "/admin/emailtemplate/edit/"): (302, 403, 302),
+    ("POST", "/admin/emailtemplate/edit/"): (302, 403, 302),
+    ("GET", "/admin/emailtemplate/export/<export_type>/"): (302, 403, 302),
+    ("GET", "/admin/emailtemplate/new/"): (302, 403, 200),
+    ("POST", "/admin/emailtemplate/new/"): (302, 403, 200),
+    ("GET", "/admin/jobfailure/"): (302, 403, 200),
+    ("POST", "/admin/jobfailure/action/"): (302, 403, 302),
+    ("GET", "/admin/jobfailure/ajax/lookup/"): (302, 403, 404),
+    ("POST", "/admin/jobfailure/ajax/update/"): (302, 403, 404),
+    ("POST", "/admin/jobfailure/delete/"): (302, 403, 302),
+    ("GET", "/admin/jobfailure/details/"): (302, 403, 302),
+    ("GET", "/admin/jobfailure/edit/"): (302, 403, 302),
+    ("POST", "/admin/jobfailure/edit/"): (302, 403, 302),
+    ("GET", "/admin/jobfailure/export/<export_type>/"): (302, 403, 302),
+    ("GET", "/admin/jobfailure/new/"): (302, 403, 302),
+    ("POST", "/admin/jobfailure/new/"): (302, 403, 302),
+    ("GET", "/admin/static/<path:filename>"): (200, 200, 200),
+    ("GET", "/admin/user/"): (302, 403, 200),
+    ("POST", "/admin/user/action/"): (302, 403, 302),
+    ("GET", "/admin/user/ajax/lookup/"): (302, 403, 404),
+    ("POST", "/admin/user/ajax/update/"): (302, 403, 404),
+    ("POST", "/admin/user/delete/"): (302, 403, 302),
+    ("GET", "/admin/user/details/"): (302, 403, 302),
+    ("GET", "/admin/user/edit/"): (302, 403, 302),
+    ("POST", "/admin/user/edit/"): (302, 403, 302),
+    ("GET", "/admin/user/export/<export_type>/"): (302, 403, 302),
+    ("GET", "/admin/user/new/"): (302, 403, 302),
+    ("POST", "/admin/user/new/"): (302, 403, 302),
+    ("GET", "/forgot-password"): (200, 200, 200),
+    ("POST", "/forgot-password"): (422, 422, 422),
+    ("GET", "/healthz"): (200, 200, 200),
+    ("GET", "/login"): (200, 302, 302),
+    ("POST", "/login"): (422, 302, 302),
+    ("GET", "/reset-password/<token>"): (400, 400, 400),
+    ("POST", "/reset-password/<token>"): (400, 400, 400),
+    ("GET", "/signup"): (200, 302, 302),
+    ("POST", "/signup"): (422, 302, 302),
+    ("GET", "/signup/check-email"): (200, 200, 200),
+    ("GET", "/static/<path:filename>"): (200, 200, 200),
+    ("GET", "/verify-email/<token>"): (400, 400, 400),
+    ("POST", "/verify-email/resend"): (303, 303, 303),
+    ("POST", "/logout"): (302, 303, 303),
+}
+
+
+def routes(app):
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def concrete_path(rule: str) -> str:
+    for prefix, filename in STATIC_FILES.items():
+        if rule == f"{prefix}<path:filename>":
+            return prefix + filename
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: SAMPLES[m.group(1)], rule)
+
+
+def test_every_route_has_an_expectation(app):
+    assert routes(app) - set(EXPECTED) == set(), "add the new routes to EXPECTED"
+    assert set(EXPECTED) - routes(app) == set(), "remove routes that no longer exist"
+
+
+def test_each_role_gets_the_expected_status(app):
+    create_user(app, email="user@example.com")
+    create_user(app, email="admin@example.com", is_admin=True)
+    clients = {role: app.test_client() for role in ROLES}
+    log_in(clients["user"], "user@example.com")
+    log_in(clients["admin"], "admin@example.com")
+    tokens = {
+        role: csrf_token(client, "/login" if role == "anonymous" else "/account/profile")
+        for role, client in clients.items()
+    }
+
+    mismatches = []
+    # Logging out ends the session the other routes need: it goes last.
+    for method, rule in sorted(EXPECTED, key=lambda key: (key[1] == "/logout", key)):
+        path = concrete_path(rule)
+        for role, expected in zip(ROLES, EXPECTED[(method, rule)], strict=True):
+            client = clients[role]
+            if method == "GET":
+                response = client.get(path)
+            else:
+                response = client.open(path, method=method, data={"csrf_token": tokens[role]})
+            got = response.status_code
+            if got != expected:
+                mismatches.append(f"{method} {rule} as {role}: {got}, expected {expected}")
+    assert mismatches == []
+
+
+def test_anonymous_visitors_of_protected_pages_go_to_login(app, client):
+    for method, rule in EXPECTED:
+        if method == "GET" and EXPECTED[(method, rule)][0] == 302:
+            response = client.get(concrete_path(rule))
+            assert response.headers["Location"].startswith("/login?next="), rule
