@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup db demo lint worker tick clean
+.PHONY: run test setup db demo lint worker tick translations clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Convene needs Python 3.11 or newer")'
@@ -44,6 +44,11 @@ worker: setup
 
 tick: setup
 	$(BIN)/flask jobs tick
+
+# Extract every marked string; `pybabel init -l LOCALE` then starts a new language.
+translations: setup
+	mkdir -p app/translations
+	$(BIN)/pybabel extract -F app/babel.cfg -k _l -o app/translations/messages.pot .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

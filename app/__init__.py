@@ -54,7 +54,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    return request.accept_languages.best_match(["en"]) or "en"
+    """The best of the locales with translations (English is built in): adding a locale is
+    adding its catalogue under app/translations/, no code change."""
+    available = {"en", *(str(locale) for locale in babel.list_translations())}
+    return request.accept_languages.best_match(sorted(available)) or "en"
 
 
 def select_timezone() -> str | None:

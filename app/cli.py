@@ -26,7 +26,7 @@ def create_admin(email: str, name: str, password: str):
     try:
         user = AccountService.create_admin(email, password, name)
     except DomainError as error:
-        raise click.ClickException(error.message) from None
+        raise click.ClickException(str(error.message)) from None
     db.session.commit()
     click.echo(f"{user.email} is an admin. Log in at /login, then open /admin.")
 

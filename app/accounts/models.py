@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ua_parser import parse as parse_user_agent
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -30,7 +31,9 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"Unknown timezone: {name!r}.", field="timezone") from None
+        raise ValidationError(
+            _l("Unknown timezone: %(name)s.", name=name), field="timezone"
+        ) from None
     return name
 
 
@@ -136,13 +139,13 @@ class User(SoftDeleteMixin, Model):
     def login_refusal(self) -> str | None:
         """Why this account may not log in now, or None when it may."""
         if self.is_deleted or self.status == UserStatus.DELETED:
-            return "Invalid email or password."
+            return _l("Invalid email or password.")
         if self.status == UserStatus.DEACTIVATED:
-            return "This account has been deactivated. Contact the site administrators."
+            return _l("This account has been deactivated. Contact the site administrators.")
         if self.status == UserStatus.UNVERIFIED:
-            return "Please confirm your email address first: use the link we emailed you."
+            return _l("Please confirm your email address first: use the link we emailed you.")
         if self.status == UserStatus.INVITED:
-            return "This account has no password yet. Use “Forgot password” to set one."
+            return _l("This account has no password yet. Use “Forgot password” to set one.")
         return None
 
     # --- Login sessions

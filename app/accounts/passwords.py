@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
 from app.core.errors import ValidationError
@@ -15,11 +16,13 @@ def check_password_strength(password: str, *, user_inputs: list[str] = ()) -> No
     """Raise ValidationError(field="password") explaining what is wrong with `password`."""
     if len(password) < MIN_LENGTH:
         raise ValidationError(
-            f"Use at least {MIN_LENGTH} characters for your password.", field="password"
+            _l("Use at least %(count)d characters for your password.", count=MIN_LENGTH),
+            field="password",
         )
     if len(password) > MAX_LENGTH:
         raise ValidationError(
-            f"Use at most {MAX_LENGTH} characters for your password.", field="password"
+            _l("Use at most %(count)d characters for your password.", count=MAX_LENGTH),
+            field="password",
         )
     inputs = [part for value in user_inputs if value for part in _parts(value)]
     result = zxcvbn(password, user_inputs=inputs)
@@ -27,7 +30,7 @@ def check_password_strength(password: str, *, user_inputs: list[str] = ()) -> No
         feedback = result["feedback"]
         hints = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))
         raise ValidationError(
-            ("This password is too easy to guess. " + hints).strip(), field="password"
+            _l("This password is too easy to guess. %(hints)s", hints=hints), field="password"
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 
 from app.accounts import tokens
 from app.accounts.models import User, UserSession, check_timezone
@@ -59,13 +60,13 @@ class AccountService:
         user = find_user_by_email(address)
         if user is not None and user.status != UserStatus.INVITED:
             raise ValidationError(
-                "An account with this email address already exists. Log in, or reset your "
-                "password if you forgot it.",
+                _l("An account with this email address already exists. Log in, or reset your "
+                   "password if you forgot it."),
                 field="email",
             )
         if user is None:
             if _email_taken(address):
-                raise ValidationError("This email address cannot be used.", field="email")
+                raise ValidationError(_l("This email address cannot be used."), field="email")
             user = User(email=address, status=UserStatus.UNVERIFIED)
             db.session.add(user)
         else:
@@ -78,7 +79,7 @@ class AccountService:
                 db.session.flush()
         except sa.exc.IntegrityError:
             raise ValidationError(
-                "An account with this email address already exists.", field="email"
+                _l("An account with this email address already exists."), field="email"
             ) from None
         AccountService.send_verification(user)
         return user
@@ -108,7 +109,7 @@ class AccountService:
         payload = tokens.read_token(token, tokens.VERIFY_EMAIL)
         user = _user_from_payload(payload)
         if user is None or not tokens.token_matches(user, payload, tokens.VERIFY_EMAIL):
-            raise tokens.InvalidToken("This link is not valid any more.")
+            raise tokens.InvalidToken(_l("This link is not valid any more."))
         if user.status == UserStatus.ACTIVE:
             return user  # clicked twice: already done
         user.verify_email()
@@ -118,7 +119,7 @@ class AccountService:
     def log_in(*, email: str, password: str, user_agent: str, ip_address: str) -> LoginResult:
         user = find_user_by_email(email)
         if user is None or not user.check_password(password):
-            raise LoginError("Invalid email or password.")
+            raise LoginError(_l("Invalid email or password."))
         refusal = user.login_refusal()
         if refusal:
             raise LoginError(refusal, resend_verification=user.status == UserStatus.UNVERIFIED)
@@ -149,9 +150,9 @@ class AccountService:
         payload = tokens.read_token(token, tokens.RESET_PASSWORD)
         user = _user_from_payload(payload)
         if user is None or not tokens.token_matches(user, payload, tokens.RESET_PASSWORD):
-            raise tokens.InvalidToken("This link has already been used or is no longer valid.")
+            raise tokens.InvalidToken(_l("This link has already been used or is no longer valid."))
         if user.status in (UserStatus.DEACTIVATED, UserStatus.DELETED):
-            raise tokens.InvalidToken("This account cannot be used.")
+            raise tokens.InvalidToken(_l("This account cannot be used."))
         return user
 
     @staticmethod
@@ -183,7 +184,7 @@ class AccountService:
     def delete_account(user: User, password: str) -> None:
         """Erase the account (seed 003 "GDPR Compliance"): every area anonymises its data."""
         if not user.check_password(password):
-            raise ValidationError("That is not your current password.", field="password")
+            raise ValidationError(_l("That is not your current password."), field="password")
         USER_MACHINE.fire(user, "erase")
         privacy.anonymise_user(user)
         user.soft_delete()
@@ -203,7 +204,9 @@ class AccountService:
         elif user.status == UserStatus.INVITED:
             user.claim()
         elif user.status != UserStatus.ACTIVE:
-            raise ValidationError(f"The account {address} is {user.status.value}.")
+            raise ValidationError(
+                _l("The account %(email)s is %(status)s.", email=address, status=user.status.value)
+            )
         user.full_name = full_name or user.full_name or "Administrator"
         user.is_admin = True
         user.set_password(password)

@@ -7,6 +7,7 @@ so a reset link works once. A verification token carries the email address it co
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.core.errors import ValidationError
@@ -40,9 +41,11 @@ def read_token(token: str, purpose: str) -> dict:
     try:
         return _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise InvalidToken("This link has expired. Ask for a new one below.") from None
+        raise InvalidToken(_l("This link has expired. Ask for a new one below.")) from None
     except BadSignature:
-        raise InvalidToken("This link is not valid. Check that you copied all of it.") from None
+        raise InvalidToken(
+            _l("This link is not valid. Check that you copied all of it.")
+        ) from None
 
 
 def token_matches(user, payload: dict, purpose: str) -> bool:
