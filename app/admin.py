@@ -5,6 +5,8 @@ Status changes go through the same model methods as the site's pages, never plai
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import Flask, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
@@ -12,6 +14,8 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.form.fields import JSONField
+from flask_admin.menu import MenuLink
+from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -93,8 +97,14 @@ def _enum_formatter(view, context, model, name) -> str:
     return _label(value) if value is not None else ""
 
 
+def _format_datetime(view, value, name=None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
 class AdminModelView(AdminOnly, ModelView):
     form_base_class = AdminForm
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _format_datetime}
+    column_type_formatters_detail = column_type_formatters
     page_size = 50
     can_view_details = True
 
@@ -220,4 +230,5 @@ def register_admin(app: Flask) -> Admin:
     admin.add_view(EmailTemplateAdmin(EmailTemplate, db, name="Templates", category="Email"))
     admin.add_view(EmailLogAdmin(EmailLog, db, name="Log", category="Email"))
     admin.add_view(JobFailureAdmin(JobFailure, db, name="Job failures"))
+    admin.add_link(MenuLink(name="Back to Convene", url="/"))
     return admin

@@ -22,8 +22,8 @@ def test_dashboard_counts(app):
     client = admin_client(app)
     create_user(app, email="new@example.com", status=UserStatus.UNVERIFIED)
     page = client.get("/admin/").get_data(as_text=True)
-    assert "Active: <strong>1</strong>" in page
-    assert "Unverified: <strong>1</strong>" in page
+    assert ">Active</a>: <strong>1</strong>" in page
+    assert ">Unverified</a>: <strong>1</strong>" in page
 
 
 def test_users_can_be_searched_and_filtered(app):
