@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import logging
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from app.config import load_config
@@ -56,12 +56,14 @@ def register_extensions(app: Flask) -> None:
 def select_locale() -> str:
     """The best of the locales with translations (English is built in): adding a locale is
     adding its catalogue under app/translations/, no code change."""
+    if not has_request_context():
+        return "en"  # commands and jobs
     available = {"en", *(str(locale) for locale in babel.list_translations())}
     return request.accept_languages.best_match(sorted(available)) or "en"
 
 
 def select_timezone() -> str | None:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user.is_authenticated:
         return current_user.timezone
     return None
 

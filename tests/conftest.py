@@ -122,8 +122,9 @@ def app(_session_app, files_root):
 
 
 @pytest.fixture
-def make_app(database_url, files_root):
-    """Build another app on the same database with some settings changed."""
+def make_app(app, database_url, files_root):
+    """Build another app on the same database with some settings changed (the tables are
+    cleaned after the test, as for `app`)."""
 
     def build(**overrides):
         return create_app({**base_config(database_url, files_root), **overrides})

@@ -4,9 +4,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User, UserSession
-from app.extensions import db
+from app.extensions import db, limiter
 from app.states import UserStatus
-from tests.conftest import PASSWORD, create_user, log_in, post_form
+from tests.conftest import PASSWORD, TEST_REDIS_URL, create_user, log_in, post_form, require
 
 
 def attempt(client, email, password):
@@ -113,3 +113,22 @@ def test_logout_needs_a_post_with_csrf(app, client):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
     assert client.get("/account/profile").status_code == 200
+
+
+def test_throttling_counts_in_redis_when_configured(make_app):
+    """In production the counts live in Redis, shared by every web process."""
+    require(TEST_REDIS_URL is not None, "TEST_REDIS_URL is not set: no Redis for throttling")
+    import redis
+
+    app = make_app(RATELIMIT_STORAGE_URI=TEST_REDIS_URL)
+    server = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        create_user(app, email="ada@example.com")
+        for _ in range(5):
+            # A new client each time: the count follows the account, not the browser.
+            assert attempt(app.test_client(), "ada@example.com", "wrong").status_code == 422
+        assert any(b"login-account:ada@example.com" in key for key in server.keys("LIMITS*"))
+        assert attempt(app.test_client(), "ada@example.com", PASSWORD).status_code == 429
+    finally:
+        with app.app_context():
+            limiter.reset()

@@ -1,6 +1,7 @@
 """Login sessions: listed with device and IP, revocable (remember-me included), and
 last-seen written at most once a minute."""
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -128,3 +129,21 @@ def test_last_seen_is_written_at_most_once_a_minute(app):
     assert session_updates() == []
     [row] = session_rows(app)
     assert utcnow() - row.last_seen_at < timedelta(seconds=30)
+
+
+def test_htmx_requests_carry_the_csrf_token_in_a_header(app):
+    """base.html sets hx-headers with X-CSRFToken, so HTMX posts need no form field."""
+    create_user(app, email="ada@example.com")
+    laptop, phone = browser(app, FIREFOX), browser(app, IPHONE)
+    log_in(laptop, "ada@example.com")
+    log_in(phone, "ada@example.com")
+    phone_session = session_rows(app)[1]
+    page = laptop.get("/account/sessions").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    path = f"/account/sessions/{phone_session.uuid}/revoke"
+
+    refused = laptop.post(path, headers={"HX-Request": "true"})
+    assert refused.status_code == 400
+    accepted = laptop.post(path, headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert accepted.status_code == 200
+    assert phone.get("/account/profile").status_code == 302
