@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from app.core.models import Model
 from app.core.types import UTCDateTime, enum_column, utcnow
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 QUEUES = ("emails", "default")
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
 JOB_TIMEOUT = 600  # seconds an RQ job may run
+STALE_RUNNING_AFTER = timedelta(seconds=JOB_TIMEOUT) + timedelta(minutes=5)
 _PENDING = "convene.pending_jobs"
 
 
@@ -97,32 +98,90 @@ def job_path(func: Callable) -> str:
     return f"{func.__module__}:{func.__qualname__}"
 
 
+@dataclass(frozen=True)
+class _PendingJob:
+    transaction: SessionTransaction  # the innermost transaction it was enqueued in
+    path: str
+    args: list
+    queue: str
+
+    def is_within(self, transaction: SessionTransaction) -> bool:
+        current = self.transaction
+        while current is not None:
+            if current is transaction:
+                return True
+            current = current.parent
+        return False
+
+
 def enqueue(func: Callable, *args, queue: str = "default") -> None:
-    """Run `func(*args)` as a job after the current transaction commits."""
+    """Run `func(*args)` as a job after the current transaction commits.
+
+    Work enqueued inside a savepoint that is rolled back is dropped with it; a savepoint that
+    is released keeps its work for the outer commit.
+    """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
-    json.dumps(args)  # jobs take primitives: fail here, not in the worker
-    db.session.info.setdefault(_PENDING, []).append((job_path(func), list(args), queue))
+    path = job_path(func)
+    if not _is_importable(path, func):
+        raise ValueError(
+            f"a worker cannot import {path}: a job must be a module-level function"
+        )
+    # Jobs take primitives: fail here, not in the worker. The first run sees exactly the
+    # arguments a retry will see (JobFailure.args is JSON).
+    args_list = json.loads(json.dumps(list(args), allow_nan=False))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even one with no SQL before it, drops the job
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append(_PendingJob(transaction, path, args_list, queue))
+
+
+def _is_importable(path: str, func: Callable) -> bool:
+    try:
+        return resolve(path) == func
+    except (ImportError, AttributeError):
+        return False
 
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_pending(session: Session) -> None:
-    for path, args, queue in session.info.pop(_PENDING, []):
-        dispatch(path, args, queue)
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the work waits for the real commit
+    for job in session.info.pop(_PENDING, []):
+        dispatch(job.path, job.args, job.queue)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [job for job in pending if not job.is_within(previous_transaction)]
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_pending(session: Session, transaction) -> None:
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)  # rolled back or closed: the work never happened
 
 
 def dispatch(path: str, args: list, queue: str, failure_id: int | None = None) -> None:
-    """Hand a job to RQ, or run it now when there is no Redis."""
-    if current_app.config.get("REDIS_URL"):
-        rq_queue(queue).enqueue(execute, path, args, queue, failure_id, job_timeout=JOB_TIMEOUT)
-    else:
+    """Hand a job to RQ, or run it now when there is no Redis.
+
+    When Redis cannot take the job, it is recorded as a failure for the tick to retry: work
+    that was committed never silently loses its job.
+    """
+    if not current_app.config.get("REDIS_URL"):
         execute(path, args, queue, failure_id)
+        return
+    try:
+        rq_queue(queue).enqueue(execute, path, args, queue, failure_id, job_timeout=JOB_TIMEOUT)
+    except Exception:
+        log.exception("could not enqueue job %s%r", path, tuple(args))
+        with _app().app_context():
+            _record_failure(path, args, queue, traceback.format_exc(), failure_id)
+            db.session.commit()
+            db.session.remove()
 
 
 def redis_connection():
@@ -249,6 +308,7 @@ def tick(now: datetime | None = None) -> list[str]:
     the same moment enqueue each task once.
     """
     now = now or utcnow()
+    _release_stale_retries(now)
     started = [task for task in periodic_tasks() if _claim_periodic(task, now)]
     for task in started:
         enqueue(task.func, queue=task.queue)
@@ -276,6 +336,25 @@ def _claim_periodic(task: PeriodicTask, now: datetime) -> bool:
         .values(last_run_at=now)
     )
     return result.rowcount == 1
+
+
+def _release_stale_retries(now: datetime) -> None:
+    """A retry claimed long ago that never finished (its worker died, or Redis was down when
+    it was handed over) goes back to waiting, so that it is not stuck RUNNING for ever.
+
+    Read first: an UPDATE would take SQLite's write lock on every tick, even with no match.
+    """
+    stale = (
+        JobFailure.status == JobFailureStatus.RUNNING,
+        JobFailure.updated_at < now - STALE_RUNNING_AFTER,
+    )
+    if db.session.scalar(sa.select(JobFailure.id).where(*stale).limit(1)) is None:
+        return
+    db.session.execute(
+        sa.update(JobFailure)
+        .where(*stale)
+        .values(status=JobFailureStatus.RETRYING, next_attempt_at=now)
+    )
 
 
 def _claim_due_retries(now: datetime) -> list[tuple[int, str, list, str]]:

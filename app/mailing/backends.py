@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -37,10 +38,16 @@ class SMTPBackend:
         self.use_ssl = config["MAIL_USE_SSL"]
 
     def send(self, message: EmailMessage, message_id: str) -> None:
-        smtp_class = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
-        with smtp_class(self.host, self.port, timeout=30) as smtp:
-            if self.use_tls:
-                smtp.starttls()
+        # smtplib's own default context checks no certificate: pass one that does, or a
+        # man in the middle reads the login and every reset link.
+        context = ssl.create_default_context()
+        if self.use_ssl:
+            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=context)
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=30)
+        with connection as smtp:
+            if self.use_tls and not self.use_ssl:
+                smtp.starttls(context=context)
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)

@@ -3,6 +3,8 @@ admins may edit them; until then (or when a row is deactivated) these defaults a
 
 from __future__ import annotations
 
+import copy
+
 from app.mailing.models import EmailTemplate, EmailTemplateType
 
 _FOOTER_TEXT = "\n\n—\nConvene · {{ site_url }}"
@@ -77,7 +79,11 @@ DEFAULTS: dict[str, dict] = {
 
 
 def default_template(internal_name: str) -> EmailTemplate:
-    """A transient (unsaved) template built from the shipped default."""
+    """A transient (unsaved) template built from the shipped default.
+
+    Each call gets its own copy: changing one (its `variables` list) never changes DEFAULTS.
+    """
     if internal_name not in DEFAULTS:
         raise LookupError(f"no email template named {internal_name!r}")
-    return EmailTemplate(internal_name=internal_name, is_active=True, **DEFAULTS[internal_name])
+    fields = copy.deepcopy(DEFAULTS[internal_name])
+    return EmailTemplate(internal_name=internal_name, is_active=True, **fields)

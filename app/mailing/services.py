@@ -77,7 +77,9 @@ def seed_default_templates() -> int:
 
 def export_emails(user) -> list[dict]:
     rows = db.session.scalars(
-        sa.select(EmailLog).where(EmailLog.user_id == user.id).order_by(EmailLog.created_at)
+        sa.select(EmailLog)
+        .where(EmailLog.user_id == user.id)
+        .order_by(EmailLog.created_at, EmailLog.id)
     )
     return [
         {
@@ -93,10 +95,20 @@ def export_emails(user) -> list[dict]:
 
 
 def anonymise_emails(user) -> None:
+    """Keep which messages were sent and when; drop what names the person.
+
+    The subject may hold their name (admins may put `{{ user_name }}` in it) and an SMTP
+    error quotes the address, so both go with the address and the context.
+    """
     db.session.execute(
         sa.update(EmailLog)
         .where(EmailLog.user_id == user.id)
-        .values(recipient=SystemEmail(f"deleted-{user.uuid}@anonymized.local"), context=None)
+        .values(
+            recipient=SystemEmail(f"deleted-{user.uuid}@anonymized.local"),
+            context=None,
+            subject="",
+            error="",
+        )
     )
 
 

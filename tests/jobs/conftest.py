@@ -1,0 +1,58 @@
+from datetime import timedelta
+
+import pytest
+
+from app import jobs
+from app.extensions import db
+from tests.jobs import sample_jobs
+
+
+@pytest.fixture(autouse=True)
+def _reset_sample_jobs():
+    sample_jobs.reset()
+    yield
+    sample_jobs.reset()
+
+
+@pytest.fixture
+def calls() -> list[tuple]:
+    """What the sample jobs did, in order."""
+    return sample_jobs.CALLS
+
+
+@pytest.fixture
+def sample_periodic(monkeypatch) -> dict[str, jobs.PeriodicTask]:
+    """Only the sample periodic tasks are registered (hourly, and daily on "emails")."""
+    registry = {
+        jobs.job_path(sample_jobs.hourly): jobs.PeriodicTask(
+            sample_jobs.hourly, timedelta(hours=1), "default"
+        ),
+        jobs.job_path(sample_jobs.daily): jobs.PeriodicTask(
+            sample_jobs.daily, timedelta(days=1), "emails"
+        ),
+    }
+    monkeypatch.setattr(jobs, "_periodic", registry)
+    return registry
+
+
+@pytest.fixture
+def no_periodic(monkeypatch):
+    monkeypatch.setattr(jobs, "_periodic", {})
+
+
+@pytest.fixture
+def build_app(app, make_app):
+    """make_app() on the test database; the extra apps' connections are closed afterwards."""
+    built = []
+
+    def build(**overrides):
+        new_app = make_app(**overrides)
+        built.append(new_app)
+        return new_app
+
+    yield build
+    for new_app in built:
+        with new_app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
