@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ ENV_SETTINGS = {
     "SECRET_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
+    "SITE_URL": str,
     "SERVER_NAME": str,
     "PREFERRED_URL_SCHEME": str,
     "MAIL_BACKEND": str,
@@ -51,6 +53,7 @@ def defaults(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'convene.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "REDIS_URL": None,
+        "SITE_URL": "http://127.0.0.1:5000",
         "MAIL_BACKEND": "file",
         "MAIL_DEFAULT_SENDER": "Convene <no-reply@convene.local>",
         "MAIL_DIR": str(Path(instance_path) / "mail"),
@@ -84,16 +87,20 @@ def defaults(instance_path: str) -> dict:
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill app.config in order: defaults, instance/config.py, environment, overrides."""
+    overrides = overrides or {}
     app.config.update(defaults(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
     for name, parse in ENV_SETTINGS.items():
         if name in os.environ and os.environ[name] != "":
             app.config[name] = parse(os.environ[name])
-    if os.environ.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
-    app.config.update(overrides or {})
-    if "DATABASE_URL" in (overrides or {}):
-        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["DATABASE_URL"])
+    app.config.update(overrides)
+    # DATABASE_URL, from whichever layer set it last, names the database; an explicit
+    # SQLALCHEMY_DATABASE_URI override wins over it.
+    if app.config.get("DATABASE_URL") and "SQLALCHEMY_DATABASE_URI" not in overrides:
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
     finish_config(app)
 
 
@@ -113,7 +120,7 @@ def finish_config(app: Flask) -> None:
     """Derive the settings that depend on others, and refuse configurations that cannot run."""
     config = app.config
     production = is_production(app)
-    if not config.get("SECRET_KEY"):
+    if not str(config.get("SECRET_KEY") or "").strip():
         if production:
             raise ConfigError("SECRET_KEY must be set in production (CONVENE_ENV=production).")
         config["SECRET_KEY"] = local_secret_key(app.instance_path)
@@ -131,16 +138,31 @@ def finish_config(app: Flask) -> None:
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
         # Wait for a writer instead of failing at once with "database is locked".
-        options = config["SQLALCHEMY_ENGINE_OPTIONS"]
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
 
 
 def local_secret_key(instance_path: str) -> str:
-    """A key generated once into instance/ so that local sessions survive restarts."""
+    """A key generated once into instance/ so that local sessions survive restarts.
+
+    The file is written whole and readable by its owner only (0600) before it appears under
+    its name; when two processes start at once, the second one uses the first one's key.
+    """
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(tmp, path)  # fails if another process got there first: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it to generate a new key, or set SECRET_KEY.")
+    return key

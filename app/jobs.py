@@ -27,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from app.core.models import Model
-from app.core.types import UTCDateTime, enum_column, utcnow
+from app.core.types import UTCDateTime, ValidatedJSON, enum_column, utcnow
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,20 @@ class JobFailureStatus(enum.Enum):
     RESOLVED = "resolved"  # a retry succeeded
 
 
+# Jobs take primitives (ids, strings, numbers): the arguments are a JSON list of them.
+ARGS_SCHEMA = {
+    "type": "array",
+    "items": {"type": ["string", "number", "boolean", "null", "array", "object"]},
+}
+
+
 class JobFailure(Model):
     """A job that raised: what it was, why, and when it runs again."""
 
     __tablename__ = "job_failures"
 
     func: Mapped[str] = mapped_column(sa.String(200))
-    args: Mapped[list] = mapped_column(sa.JSON, default=list)
+    args: Mapped[list] = mapped_column(ValidatedJSON(ARGS_SCHEMA), default=list)
     queue: Mapped[str] = mapped_column(sa.String(50), default="default")
     status: Mapped[JobFailureStatus] = mapped_column(
         enum_column(JobFailureStatus), default=JobFailureStatus.RETRYING, index=True

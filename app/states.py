@@ -50,13 +50,24 @@ class StateMachine:
     def __post_init__(self) -> None:
         self._triggers = {t["trigger"] for t in self.transitions}
 
-    def _machine(self, obj: Any) -> tuple[Machine, _Holder]:
+    def current(self, obj: Any) -> enum.Enum:
+        """The object's state as a member of `states` (a stored string value is accepted)."""
+        value = getattr(obj, self.attribute)
+        if isinstance(value, self.states):
+            return value
+        if value is None:
+            raise ValueError(
+                f"the {self.noun} has no {self.attribute} yet: set it before changing it"
+            )
+        return self.states(value)  # ValueError for a value that is not a state
+
+    def _machine(self, obj: Any, current: enum.Enum) -> tuple[Machine, _Holder]:
         holder = _Holder(obj, self.attribute)
         machine = Machine(
             model=holder,
             states=list(self.states),
             transitions=self.transitions,
-            initial=getattr(obj, self.attribute),
+            initial=current,
             model_attribute="state",
             auto_transitions=False,
             send_event=True,
@@ -66,7 +77,7 @@ class StateMachine:
     def may(self, obj: Any, trigger: str) -> bool:
         """Whether `trigger` is allowed from the object's current state."""
         self._check_trigger(trigger)
-        current = getattr(obj, self.attribute)
+        current = self.current(obj)
         return any(
             t["trigger"] == trigger and current in _as_list(t["source"]) for t in self.transitions
         )
@@ -74,8 +85,8 @@ class StateMachine:
     def fire(self, obj: Any, trigger: str, *, actor: Any = None, reason: str | None = None):
         """Move `obj` by `trigger`, or raise InvalidTransition; returns the new state."""
         self._check_trigger(trigger)
-        before = getattr(obj, self.attribute)
-        machine, holder = self._machine(obj)
+        before = self.current(obj)
+        machine, holder = self._machine(obj, before)
         try:
             moved = machine.events[trigger].trigger(holder)
         except MachineError as exc:

@@ -10,9 +10,11 @@ from sqlalchemy.types import TypeDecorator
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging, unless logging is set up already (by the
+# app, or by pytest): a migration run in-process must neither replace the app's logging nor
+# disable the loggers that exist (fileConfig's default would silence app.* loggers).
+if config.config_file_name is not None and not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

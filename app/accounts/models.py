@@ -60,6 +60,11 @@ class User(SoftDeleteMixin, Model):
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    def __init__(self, **fields):
+        # Column defaults apply at INSERT; the lifecycle needs a status from the start.
+        fields.setdefault("status", UserStatus.UNVERIFIED)
+        super().__init__(**fields)
+
     # The login session this request is authenticated by (set by the user loader).
     current_session: ClassVar[UserSession | None] = None
 

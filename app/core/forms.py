@@ -22,9 +22,13 @@ def show_error(form, error: DomainError) -> None:
 
 def safe_next_url(target: str | None, default: str) -> str:
     """`target` when it is a path on this site, else `default` (no open redirects)."""
-    if not target:
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and newlines from a
+    # URL, so "/\t/evil.example" would be one too: refuse backslashes and control characters.
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return default
     return target

@@ -1,6 +1,6 @@
 """One place that decides whether a request wants a whole page or an HTMX fragment."""
 
-from flask import Response, redirect, render_template, request
+from flask import Response, after_this_request, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -12,7 +12,17 @@ def is_htmx() -> bool:
 
 
 def render(page: str, fragment: str, **context) -> str:
-    """Render the fragment for HTMX requests and the page (which includes it) otherwise."""
+    """Render the fragment for HTMX requests and the page (which includes it) otherwise.
+
+    The response says it varies with HX-Request, so that no cache (the browser's included)
+    hands a fragment to a request for the page, or the page to HTMX.
+    """
+
+    @after_this_request
+    def _vary(response: Response) -> Response:
+        response.vary.add("HX-Request")
+        return response
+
     return render_template(fragment if is_htmx() else page, **context)
 
 

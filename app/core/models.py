@@ -11,11 +11,13 @@ from slugify import slugify
 from sqlalchemy import event
 from sqlalchemy.orm import (
     DeclarativeBase,
+    LoaderCriteriaOption,
     Mapped,
     ORMExecuteState,
     Session,
     declared_attr,
     mapped_column,
+    object_session,
     with_loader_criteria,
 )
 
@@ -54,6 +56,8 @@ class SoftDeleteMixin:
 
     Pass `execution_options(include_deleted=True)` to see them. Relationship loads from a
     live row still reach a deleted one (a certificate still shows its deleted event).
+    `session.get()` returns an object the session already holds without asking the
+    database, deleted or not; a fresh session (every request has one) asks it.
     """
 
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -66,21 +70,44 @@ class SoftDeleteMixin:
         self.deleted_at = utcnow()
 
 
+def _live_rows(cls):
+    return cls.deleted_at.is_(None)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _skip_soft_deleted(state: ORMExecuteState) -> None:
-    if (
-        state.is_select
-        and not state.is_column_load
-        and not state.is_relationship_load
-        and not state.execution_options.get("include_deleted", False)
-    ):
-        state.statement = state.statement.options(
-            with_loader_criteria(
-                SoftDeleteMixin,
-                lambda cls: cls.deleted_at.is_(None),
-                include_aliases=True,
-            )
+    """Add "not deleted" to the SELECTs a query runs, and never to a relationship load.
+
+    The criteria do not propagate to loaders (lazy and joined loads of a row reached from a
+    live one find it even when deleted); a selectin load copies its parent statement's
+    options, so the copy is removed here. A collection that must hide deleted children
+    filters them in its own query or relationship condition.
+    """
+    if not state.is_select or state.is_column_load:
+        return
+    if state.is_relationship_load:
+        _drop_soft_delete_criteria(state)
+        return
+    if state.execution_options.get("include_deleted", False):
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            SoftDeleteMixin, _live_rows, include_aliases=True, propagate_to_loaders=False
         )
+    )
+
+
+def _is_soft_delete_criteria(option) -> bool:
+    return isinstance(option, LoaderCriteriaOption) and option.root_entity is SoftDeleteMixin
+
+
+def _drop_soft_delete_criteria(state: ORMExecuteState) -> None:
+    statement = state.statement
+    options = statement._with_options
+    if any(_is_soft_delete_criteria(option) for option in options):
+        statement = statement._generate()
+        statement._with_options = tuple(o for o in options if not _is_soft_delete_criteria(o))
+        state.statement = statement
 
 
 class SlugMixin:
@@ -101,8 +128,29 @@ class NameSlugMixin(SlugMixin):
 
 @event.listens_for(NameSlugMixin, "before_insert", propagate=True)
 def _default_slug(mapper, connection, target: NameSlugMixin) -> None:
-    if not target.slug:
-        target.slug = target.slugify(target.name)
+    """Derive a slug from the name, unique in its table: "annual-meeting", "annual-meeting-2"."""
+    if target.slug:
+        return
+    base = target.slugify(target.name)
+    column = mapper.columns["slug"]
+    # Soft-deleted rows keep their slugs, so this reads the table directly, not through the ORM.
+    taken = set(
+        connection.scalars(
+            sa.select(column).where(sa.or_(column == base, column.like(f"{base}-%")))
+        )
+    )
+    # Rows of the same flush are inserted after every before_insert has run.
+    session = object_session(target)
+    if session is not None:
+        taken.update(
+            other.slug
+            for other in session.new
+            if other is not target and sa.inspect(other).mapper.columns.get("slug") is column
+        )
+    slug, number = base, 2
+    while slug in taken:
+        slug, number = f"{base}-{number}", number + 1
+    target.slug = slug
 
 
 class ContentManageableMixin:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from flask import current_app
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A segment starts with a letter or digit (so never "." or ".."); fullmatch, because "$"
+# would also accept a trailing newline.
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class InvalidKey(ValueError):
@@ -28,8 +30,8 @@ class LocalStorage:
 
     def path(self, key: str) -> Path:
         """The file a key names. Refuses keys with '..', absolute paths or odd characters."""
-        segments = key.split("/")
-        if not segments or not all(_SEGMENT.match(s) and s not in (".", "..") for s in segments):
+        segments = key.split("/") if isinstance(key, str) else [""]
+        if not all(_SEGMENT.fullmatch(s) for s in segments):
             raise InvalidKey(f"invalid storage key: {key!r}")
         path = self.root.joinpath(*segments)
         if self.root not in path.parents:

@@ -83,9 +83,15 @@ class Email(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
+        """Values are compared in the form they are stored in: a lookup by an address as
+        typed finds its account. Values that are not addresses are only stripped and
+        lower-cased (they match nothing, or a system address)."""
         if value is None or isinstance(value, SystemEmail):
             return value
-        return value.strip().lower()
+        try:
+            return canonical_email(value)
+        except InvalidEmail:
+            return value.strip().lower()
 
 
 class ValidatedJSON(TypeDecorator):

@@ -20,6 +20,13 @@ VARIABLES_SCHEMA = {
     "uniqueItems": True,
 }
 
+# Template variables are JSON scalars keyed by identifiers (rendering takes nothing else).
+CONTEXT_SCHEMA = {
+    "type": "object",
+    "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+}
+
 _text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 
@@ -130,7 +137,7 @@ class EmailLog(Model):
         enum_column(EmailStatus), default=EmailStatus.QUEUED, index=True
     )
     error: Mapped[str] = mapped_column(sa.Text, default="")
-    context: Mapped[dict | None] = mapped_column(sa.JSON)
+    context: Mapped[dict | None] = mapped_column(ValidatedJSON(CONTEXT_SCHEMA))
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -146,3 +146,10 @@ def test_signing_up_completes_an_invited_account(app, client):
     [account] = users(app)
     assert account.status == UserStatus.UNVERIFIED
     assert account.full_name == "Grace Hopper"
+
+
+def test_a_new_user_has_a_lifecycle_status_before_it_is_saved(ctx):
+    user = User(email="new@example.com")
+    assert user.status == UserStatus.UNVERIFIED
+    user.verify_email()
+    assert user.status == UserStatus.ACTIVE and user.is_active

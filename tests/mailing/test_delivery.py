@@ -401,3 +401,15 @@ def test_anonymising_replaces_the_address_and_clears_the_context(app, ctx):
 def test_deliver_email_is_a_plain_function_taking_an_id():
     # Jobs take primitives: the mail job is enqueued by path with the log's id.
     assert jobs.job_path(deliver_email) == DELIVER
+
+
+def test_an_email_context_must_be_flat_json_with_identifier_keys(ctx):
+    import jsonschema
+    import pytest as _pytest
+
+    from app.mailing.models import EmailLog
+
+    with _pytest.raises(jsonschema.ValidationError):
+        EmailLog(template_name="verify_email", recipient="a@example.com", context={"Bad Key": 1})
+    with _pytest.raises(jsonschema.ValidationError):
+        EmailLog(template_name="verify_email", recipient="a@example.com", context={"x": {"y": 1}})

@@ -1,0 +1,133 @@
+"""The migrations build exactly the schema the models describe, and can be undone."""
+
+from __future__ import annotations
+
+import ast
+import logging
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import base_config
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+REVISIONS = sorted((MIGRATIONS / "versions").glob("*.py"))
+
+
+def schema_differences(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, db.metadata)
+
+
+def head_revisions() -> set[str]:
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def test_the_test_database_is_at_the_head_revision(app):
+    with app.app_context(), db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+
+    assert set(current) == head_revisions()
+
+
+def test_the_models_and_the_migrations_agree(app):
+    with app.app_context(), db.engine.connect() as connection:
+        differences = schema_differences(connection)
+
+    assert differences == []
+
+
+def test_the_comparison_sees_a_column_type_that_differs(app):
+    """The check above can fail: a model whose column type drifted is reported."""
+    users = db.metadata.tables["users"]
+    drifted = sa.MetaData()
+    copy = users.to_metadata(drifted)
+    copy.c.email.type = sa.String(100)
+
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, drifted)
+
+    changed = [d for d in differences if isinstance(d, list) and d[0][0] == "modify_type"]
+    assert [(d[0][2], d[0][3]) for d in changed] == [("users", "email")]
+
+
+@pytest.fixture
+def scratch_database_url(database_url, tmp_path):
+    """An empty database of the same backend, dropped afterwards."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    name = f"convene_scratch_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_downgrade_to_base_then_upgrade_again(scratch_database_url, tmp_path):
+    scratch = create_app(base_config(scratch_database_url, tmp_path))
+    with scratch.app_context():
+        try:
+            upgrade()
+            assert "users" in sa.inspect(db.engine).get_table_names()
+
+            downgrade(revision="base")
+            left = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+            assert left == set()
+
+            upgrade()
+            with db.engine.connect() as connection:
+                assert schema_differences(connection) == []
+                heads = MigrationContext.configure(connection).get_current_heads()
+            assert set(heads) == head_revisions()
+        finally:
+            db.engine.dispose()
+
+
+def test_running_a_migration_keeps_the_app_loggers(scratch_database_url, tmp_path):
+    """env.py must not replace the logging of a process that runs migrations in-process."""
+    logger = logging.getLogger("app.core.test_migrations_probe")
+    scratch = create_app(base_config(scratch_database_url, tmp_path))
+    with scratch.app_context():
+        try:
+            upgrade()
+        finally:
+            db.engine.dispose()
+
+    assert not logger.disabled
+
+
+@pytest.mark.parametrize("revision", REVISIONS, ids=lambda path: path.stem)
+def test_a_revision_never_imports_application_code(revision):
+    tree = ast.parse(revision.read_text(), filename=str(revision))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+
+    assert "alembic" in imported
+    assert not {name for name in imported if name == "app" or name.startswith("app.")}
+
+
+def test_there_is_one_head():
+    assert len(head_revisions()) == 1
