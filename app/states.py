@@ -10,12 +10,15 @@ commits: the view or job that called the model commits once.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from app.core.errors import InvalidTransition
+
+log = logging.getLogger(__name__)
 
 
 class _Holder:
@@ -49,6 +52,7 @@ class StateMachine:
 
     def __post_init__(self) -> None:
         self._triggers = {t["trigger"] for t in self.transitions}
+        self._compiled = [_compile(t) for t in self.transitions]
 
     def current(self, obj: Any) -> enum.Enum:
         """The object's state as a member of `states` (a stored string value is accepted)."""
@@ -66,7 +70,7 @@ class StateMachine:
         machine = Machine(
             model=holder,
             states=list(self.states),
-            transitions=self.transitions,
+            transitions=self._compiled,
             initial=current,
             model_attribute="state",
             auto_transitions=False,
@@ -103,9 +107,39 @@ class StateMachine:
             record(before, after, actor=actor, reason=reason)
         return after
 
+    def fire_if_allowed(self, obj: Any, trigger: str, *, actor: Any = None) -> bool:
+        """Fire when the current state allows it; otherwise do nothing and say so.
+
+        For signals that may repeat or arrive late (the clock tick, Zoom's webhooks): a
+        second "meeting started" is logged and ignored, never an error (DESIGN.md).
+        """
+        if not self.may(obj, trigger):
+            log.info(
+                "ignored %s on %s %s: it is %s",
+                trigger, self.noun, getattr(obj, "id", "?"), _label(self.current(obj)),
+            )
+            return False
+        self.fire(obj, trigger, actor=actor)
+        return True
+
     def _check_trigger(self, trigger: str) -> None:
         if trigger not in self._triggers:
             raise ValueError(f"{self.noun} has no trigger {trigger!r}")
+
+
+def _compile(transition: dict) -> dict:
+    """A condition named by a string is a method of the model: it returns True or raises a
+    ValidationError saying what is missing (clearer than "a condition is not met"). A
+    callable is passed to `transitions` as it is (it receives the EventData)."""
+    conditions = _as_list(transition.get("conditions", []))
+    compiled = {key: value for key, value in transition.items() if key != "conditions"}
+    if conditions:
+        compiled["conditions"] = [_model_method(c) if isinstance(c, str) else c for c in conditions]
+    return compiled
+
+
+def _model_method(name: str):
+    return lambda event: getattr(event.model.target, name)()
 
 
 def _as_list(source) -> list:
@@ -152,5 +186,66 @@ USER_MACHINE = StateMachine(
             ],
             "dest": UserStatus.DELETED,
         },
+    ],
+)
+
+
+# --- Events (seed 003 "Event Status")
+
+
+class EventStatus(enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    LIVE = "live"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"  # terminal
+
+
+EVENT_MACHINE = StateMachine(
+    noun="event",
+    states=EventStatus,
+    transitions=[
+        {
+            "trigger": "publish",
+            "source": EventStatus.DRAFT,
+            "dest": EventStatus.PUBLISHED,
+            "conditions": "check_ready_to_publish",
+        },
+        {"trigger": "start", "source": EventStatus.PUBLISHED, "dest": EventStatus.LIVE},
+        {"trigger": "complete", "source": EventStatus.LIVE, "dest": EventStatus.COMPLETED},
+        {
+            "trigger": "cancel",
+            "source": [EventStatus.PUBLISHED, EventStatus.LIVE],
+            "dest": EventStatus.CANCELLED,
+        },
+        {
+            "trigger": "close",
+            "source": EventStatus.COMPLETED,
+            "dest": EventStatus.CLOSED,
+            "conditions": "check_ready_to_close",
+        },
+        {"trigger": "reopen", "source": EventStatus.CLOSED, "dest": EventStatus.COMPLETED},
+    ],
+)
+
+
+# --- Sessions (seed 000 `Session.transition_to`)
+
+
+class SessionStatus(enum.Enum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+SESSION_MACHINE = StateMachine(
+    noun="session",
+    states=SessionStatus,
+    transitions=[
+        {"trigger": "start", "source": SessionStatus.SCHEDULED, "dest": SessionStatus.LIVE},
+        {"trigger": "complete", "source": SessionStatus.LIVE, "dest": SessionStatus.COMPLETED},
+        {"trigger": "cancel", "source": SessionStatus.SCHEDULED, "dest": SessionStatus.CANCELLED},
     ],
 )

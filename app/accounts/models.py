@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +58,12 @@ class User(SoftDeleteMixin, Model):
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    certifications: Mapped[list[UserCertification]] = relationship(
+        back_populates="user",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="UserCertification.cert_type",
     )
 
     def __init__(self, **fields):
@@ -173,6 +179,137 @@ class User(SoftDeleteMixin, Model):
             query = query.where(UserSession.id != except_session.id)
         result = db.session.execute(query.values(revoked_at=utcnow()))
         return result.rowcount
+
+
+    # --- Events (seed 000: "what can this user do?")
+
+    def get_event_role(self, event):
+        """This user's role in `event`, or None."""
+        from app.events.models import EventUser
+
+        return db.session.scalar(
+            sa.select(EventUser.role).where(
+                EventUser.event_id == event.id, EventUser.user_id == self.id
+            )
+        )
+
+    def has_event_permission(self, event, permission) -> bool:
+        from app.events.permissions import role_allows
+
+        return role_allows(self.get_event_role(event), permission)
+
+    def can_edit_event(self, event) -> bool:
+        from app.events.permissions import EventPermission
+
+        return self.has_event_permission(event, EventPermission.EDIT)
+
+    def can_manage_speakers(self, event) -> bool:
+        from app.events.permissions import EventPermission
+
+        return self.has_event_permission(event, EventPermission.MANAGE_SPEAKERS)
+
+    def can_view_event(self, event) -> bool:
+        """Public and unlisted events are visible once published; drafts and private events
+        only to the people of the event (and site admins)."""
+        if event.is_publicly_visible:
+            return True
+        from app.events.permissions import EventPermission
+
+        return self.is_admin or self.has_event_permission(event, EventPermission.VIEW)
+
+    def get_managed_events(self):
+        """Events this user organises, newest first."""
+        from app.events.models import Event, EventRole, EventUser
+
+        return list(
+            db.session.scalars(
+                sa.select(Event)
+                .join(EventUser, EventUser.event_id == Event.id)
+                .where(EventUser.user_id == self.id, EventUser.role == EventRole.ORGANIZER)
+                .order_by(Event.start_at.desc())
+            )
+        )
+
+    def get_upcoming_events(self, now: datetime | None = None):
+        """Events this user is part of (any role) that have not ended, soonest first."""
+        from app.events.models import Event, EventUser
+
+        now = now or utcnow()
+        return list(
+            db.session.execute(
+                sa.select(Event, EventUser.role)
+                .join(EventUser, EventUser.event_id == Event.id)
+                .where(EventUser.user_id == self.id, Event.end_at > now)
+                .order_by(Event.start_at)
+            ).all()
+        )
+
+    def get_speaking_sessions(self, on: date | None = None, exclude_cancelled: bool = True):
+        """Sessions this user speaks at (seed 000), optionally on one day (UTC)."""
+        from app.events.models import EventSession, SessionSpeaker
+        from app.states import SessionStatus
+
+        query = (
+            sa.select(EventSession)
+            .join(SessionSpeaker, SessionSpeaker.session_id == EventSession.id)
+            .where(SessionSpeaker.user_id == self.id)
+            .order_by(EventSession.start_at)
+        )
+        if exclude_cancelled:
+            query = query.where(EventSession.status != SessionStatus.CANCELLED)
+        if on is not None:
+            day_start = datetime.combine(on, time.min, tzinfo=UTC)
+            query = query.where(
+                EventSession.start_at >= day_start,
+                EventSession.start_at < day_start + timedelta(days=1),
+            )
+        return list(db.session.scalars(query))
+
+    def is_available(self, start_at: datetime, end_at: datetime, ignore_session=None) -> bool:
+        """Whether this user speaks at no other session during [start_at, end_at)."""
+        from app.events.models import EventSession, SessionSpeaker
+        from app.states import SessionStatus
+
+        query = (
+            sa.select(EventSession.id)
+            .join(SessionSpeaker, SessionSpeaker.session_id == EventSession.id)
+            .where(
+                SessionSpeaker.user_id == self.id,
+                EventSession.status != SessionStatus.CANCELLED,
+                EventSession.start_at < end_at,
+                EventSession.end_at > start_at,
+            )
+        )
+        if ignore_session is not None and ignore_session.id is not None:
+            query = query.where(EventSession.id != ignore_session.id)
+        return db.session.scalar(query.limit(1)) is None
+
+    def has_certification(self, cert_type: str, on: date | None = None) -> bool:
+        """Whether the user holds a certification of that type, valid on `on` (today)."""
+        on = on or utcnow().date()
+        wanted = cert_type.strip().lower()
+        return any(
+            c.cert_type.strip().lower() == wanted and c.is_valid_on(on)
+            for c in self.certifications
+        )
+
+
+class UserCertification(Model):
+    """A professional certification a user holds (seed 000 has_certification)."""
+
+    __tablename__ = "user_certifications"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    cert_type: Mapped[str] = mapped_column(sa.String(100))
+    issuer: Mapped[str] = mapped_column(sa.String(200), default="")
+    issued_on: Mapped[date | None] = mapped_column(sa.Date)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    user: Mapped[User] = relationship(back_populates="certifications")
+
+    def is_valid_on(self, on: date) -> bool:
+        """An expired certification does not count; one without an expiry always does."""
+        return self.expires_on is None or self.expires_on >= on
 
 
 def hash_token(token: str) -> str:

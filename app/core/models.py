@@ -111,7 +111,10 @@ def _drop_soft_delete_criteria(state: ORMExecuteState) -> None:
 
 
 class SlugMixin:
-    """A unique URL-friendly identifier (seed 002)."""
+    """A unique URL-friendly identifier (seed 002), derived from `__slug_source__` when the
+    row is inserted without one."""
+
+    __slug_source__ = "name"
 
     slug: Mapped[str] = mapped_column(sa.String(200), unique=True, index=True)
 
@@ -126,12 +129,12 @@ class NameSlugMixin(SlugMixin):
     name: Mapped[str] = mapped_column(sa.String(200))
 
 
-@event.listens_for(NameSlugMixin, "before_insert", propagate=True)
-def _default_slug(mapper, connection, target: NameSlugMixin) -> None:
-    """Derive a slug from the name, unique in its table: "annual-meeting", "annual-meeting-2"."""
+@event.listens_for(SlugMixin, "before_insert", propagate=True)
+def _default_slug(mapper, connection, target: SlugMixin) -> None:
+    """Derive a slug from the source field, unique in its table: "annual-meeting", "-2"…"""
     if target.slug:
         return
-    base = target.slugify(target.name)
+    base = target.slugify(getattr(target, target.__slug_source__))
     column = mapper.columns["slug"]
     # Soft-deleted rows keep their slugs, so this reads the table directly, not through the ORM.
     taken = set(

@@ -1,0 +1,1 @@
+"""Events: events, sessions, speakers, roles, custom fields, calendars, venues, recurrence."""

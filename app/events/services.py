@@ -1,0 +1,297 @@
+"""Event operations that span models or need validation as a whole. They flush; the view
+commits once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import nh3
+import sqlalchemy as sa
+from markdown_it import MarkdownIt
+
+from app.accounts.models import User, check_timezone
+from app.core.errors import PermissionDenied, ValidationError
+from app.events.models import (
+    CustomFieldType,
+    Event,
+    EventCustomField,
+    EventFormat,
+    EventLocation,
+    EventRole,
+    EventSession,
+    EventVisibility,
+    SessionSpeaker,
+    SpeakerRole,
+)
+from app.extensions import db
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h2", "h3", "h4", "strong", "em", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+}
+MAX_SESSIONS_PER_SPEAKER_PER_DAY = 3  # seed 001
+
+
+def render_markdown(source: str) -> str:
+    """Markdown to HTML that is safe to show: raw HTML is escaped by the parser, and nh3
+    keeps only the tags above, links with safe schemes and rel="noopener noreferrer"."""
+    html = _markdown.render(source or "")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+@dataclass
+class EventDetails:
+    """What an organizer types into the event form, already parsed into Python values."""
+
+    title: str
+    start_at: datetime
+    end_at: datetime
+    timezone: str
+    format: EventFormat
+    summary: str = ""
+    description: str = ""
+    venue_id: int | None = None
+    capacity: int | None = None
+    waitlist_enabled: bool = True
+    max_speakers: int | None = None
+    allow_parallel_sessions: bool = False
+    cpd_credits: Decimal | str | None = Decimal("0")
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    visibility: EventVisibility = EventVisibility.PUBLIC
+    calendar_id: int | None = None
+    category_ids: tuple[int, ...] = ()
+
+
+def check_details(details: EventDetails, event: Event | None = None) -> list[ValidationError]:
+    """Every problem with `details`, each naming its field (the form shows them all at once,
+    and the HTMX validation shows them as the organizer types)."""
+    problems = []
+    if not details.title or not details.title.strip():
+        problems.append(ValidationError("Give the event a title.", field="title"))
+    elif len(details.title) > 200:
+        problems.append(ValidationError("Use at most 200 characters.", field="title"))
+    try:
+        check_timezone(details.timezone)
+    except ValidationError as error:
+        problems.append(error)
+    if details.start_at and details.end_at and details.end_at <= details.start_at:
+        problems.append(ValidationError("The event must end after it starts.", field="end_at"))
+    for name in ("capacity", "max_speakers"):
+        value = getattr(details, name)
+        if value is not None and value < 0:
+            problems.append(ValidationError("This cannot be negative.", field=name))
+    try:
+        credits = Decimal(str(details.cpd_credits or 0))
+        if credits < 0 or credits > Decimal("9999"):
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        problems.append(
+            ValidationError("CPD credits are a number from 0 to 9999.", field="cpd_credits")
+        )
+    opens, closes = details.registration_opens_at, details.registration_closes_at
+    if opens and closes and closes <= opens:
+        problems.append(
+            ValidationError(
+                "Registration must close after it opens.", field="registration_closes_at"
+            )
+        )
+    if closes and details.end_at and closes > details.end_at:
+        problems.append(
+            ValidationError(
+                "Registration cannot close after the event ends.", field="registration_closes_at"
+            )
+        )
+    if details.format.has_venue and details.venue_id is None:
+        problems.append(
+            ValidationError("Choose a venue for an in-person or hybrid event.", field="venue_id")
+        )
+    if details.venue_id is not None and db.session.get(EventLocation, details.venue_id) is None:
+        problems.append(ValidationError("Choose a venue from the list.", field="venue_id"))
+    if event is not None and details.start_at and details.end_at:
+        outside = [
+            s for s in event.get_schedule()
+            if s.start_at < details.start_at or s.end_at > details.end_at
+        ]
+        if outside and (details.start_at, details.end_at) != (event.start_at, event.end_at):
+            names = ", ".join(f"“{s.title}”" for s in outside[:3])
+            problems.append(
+                ValidationError(
+                    f"Sessions would fall outside the event ({names}). Move them first, or "
+                    "use Reschedule to move everything together.",
+                    field="start_at",
+                )
+            )
+    return problems
+
+
+class EventService:
+    @staticmethod
+    def create(organizer: User, details: EventDetails) -> Event:
+        """A DRAFT event organised by `organizer`, with its first history row."""
+        problems = check_details(details)
+        if problems:
+            raise problems[0]
+        event = Event(created_by_id=organizer.id, title=details.title.strip(),
+                      start_at=details.start_at, end_at=details.end_at)
+        _apply(event, details)
+        db.session.add(event)
+        event.add_member(organizer, EventRole.ORGANIZER)
+        event.record_transition(None, event.status, actor=organizer, reason="Created")
+        db.session.flush()
+        return event
+
+    @staticmethod
+    def update(event: Event, details: EventDetails) -> Event:
+        event.check_editable()
+        problems = check_details(details, event)
+        if problems:
+            raise problems[0]
+        _apply(event, details)
+        db.session.flush()
+        return event
+
+
+def _apply(event: Event, details: EventDetails) -> None:
+    from app.events.models import EventCategory
+
+    event.title = details.title.strip()
+    event.summary = (details.summary or "").strip()
+    event.description = details.description or ""
+    event.description_html = render_markdown(event.description)
+    event.start_at, event.end_at = details.start_at, details.end_at
+    event.timezone = details.timezone
+    event.format = details.format
+    event.venue_id = details.venue_id if details.format.has_venue else None
+    event.capacity = details.capacity
+    event.waitlist_enabled = details.waitlist_enabled
+    event.max_speakers = details.max_speakers
+    event.allow_parallel_sessions = details.allow_parallel_sessions
+    event.cpd_credits = Decimal(str(details.cpd_credits or 0))
+    event.registration_opens_at = details.registration_opens_at
+    event.registration_closes_at = details.registration_closes_at
+    event.visibility = details.visibility
+    event.calendar_id = details.calendar_id
+    if details.category_ids:
+        categories = db.session.scalars(
+            sa.select(EventCategory).where(EventCategory.id.in_(details.category_ids))
+        ).all()
+        if details.calendar_id is not None and any(
+            c.calendar_id != details.calendar_id for c in categories
+        ):
+            raise ValidationError(
+                "Choose categories of the event's calendar.", field="category_ids"
+            )
+        event.categories = list(categories)
+    else:
+        event.categories = []
+
+
+class SpeakerService:
+    """Seed 001's speaker rules, each one clear message (seed 000 register_speaker_for_session)."""
+
+    @staticmethod
+    def add_event_speaker(event: Event, user: User) -> None:
+        """Make `user` a speaker of the event (without a session yet)."""
+        event.check_editable()
+        role = event.get_role(user)
+        if role == EventRole.SPEAKER:
+            raise ValidationError(f"{user.display_name} is already a speaker of this event.")
+        if role == EventRole.ORGANIZER:
+            raise ValidationError(f"{user.display_name} organises this event.")
+        SpeakerService._check_event_limit(event)
+        event.add_member(user, EventRole.SPEAKER)
+        db.session.flush()
+
+    @staticmethod
+    def register_speaker_for_session(
+        session: EventSession, user: User, role: SpeakerRole = SpeakerRole.SPEAKER
+    ) -> SessionSpeaker:
+        SpeakerService.validate_speaker_assignment(session, user)
+        link = session.add_speaker(user, role)
+        db.session.flush()
+        return link
+
+    @staticmethod
+    def validate_speaker_assignment(session: EventSession, user: User) -> None:
+        """Every rule, in the order a person would want to hear them."""
+        event = session.event
+        event.check_editable()
+        if session.is_cancelled:
+            raise ValidationError("This session is cancelled.")
+        if session.has_speaker(user):
+            raise ValidationError(f"{user.display_name} already speaks at this session.")
+        if event.get_role(user) is None:
+            SpeakerService._check_event_limit(event)
+        if session.is_at_speaker_capacity():
+            raise ValidationError(
+                f"This session already has its {session.speaker_capacity} speaker(s)."
+            )
+        if not user.is_available(session.start_at, session.end_at, ignore_session=session):
+            raise ValidationError(
+                f"{user.display_name} speaks at another session at that time."
+            )
+        same_day = user.get_speaking_sessions(on=session.start_at.date())
+        if len([s for s in same_day if s.id != session.id]) >= MAX_SESSIONS_PER_SPEAKER_PER_DAY:
+            raise ValidationError(
+                f"{user.display_name} already speaks at {MAX_SESSIONS_PER_SPEAKER_PER_DAY} "
+                "sessions that day, the most one speaker may."
+            )
+        if session.required_certification and not user.has_certification(
+            session.required_certification, on=session.start_at.date()
+        ):
+            raise ValidationError(
+                f"This session needs a valid “{session.required_certification}” "
+                f"certification, and {user.display_name} has none recorded."
+            )
+
+    @staticmethod
+    def remove_session_speaker(session: EventSession, user: User) -> None:
+        session.event.check_editable()
+        for link in list(session.speakers):
+            if link.user_id == user.id:
+                session.speakers.remove(link)
+        db.session.flush()
+
+    @staticmethod
+    def _check_event_limit(event: Event) -> None:
+        if event.max_speakers is not None and event.speaker_count() >= event.max_speakers:
+            raise ValidationError(
+                f"This event already has its {event.max_speakers} speaker(s)."
+            )
+
+
+class CustomFieldService:
+    @staticmethod
+    def add(event: Event, *, label: str, field_type: CustomFieldType, required: bool = False,
+            options: list[str] | None = None, help_text: str = "") -> EventCustomField:
+        event.check_editable()
+        if not label or not label.strip():
+            raise ValidationError("Give the question a label.", field="label")
+        cleaned = [o.strip() for o in (options or []) if o and o.strip()]
+        if len(set(cleaned)) != len(cleaned):
+            raise ValidationError("Each option may appear once.", field="options")
+        position = max((f.position for f in event.custom_fields), default=0) + 1
+        field = EventCustomField(
+            event=event, label=label.strip(), field_type=field_type, required=required,
+            options=cleaned, help_text=(help_text or "").strip(), position=position,
+        )
+        field.check()
+        db.session.add(field)
+        db.session.flush()
+        return field
+
+
+def require_editor(user: User, event: Event) -> None:
+    if not user.can_edit_event(event):
+        raise PermissionDenied("Only the event's organizers can do that.")

@@ -1,0 +1,224 @@
+"""Event domain rules: sessions, rescheduling, state machine and history, speakers (seed 001),
+Markdown sanitising, and the user-side queries of seed 000."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.core.errors import InvalidTransition, ValidationError
+from app.events.models import EventFormat, EventRole, EventVisibility
+from app.events.services import EventDetails, EventService, SpeakerService, render_markdown
+from app.extensions import db
+from app.states import EventStatus, SessionStatus
+from tests.factories import EventFactory, SessionFactory, UserFactory, VenueFactory, in_days
+
+
+def details(**overrides) -> EventDetails:
+    start = in_days(10, 9)
+    values = dict(title="Cardiology update", start_at=start, end_at=start + timedelta(hours=8),
+                  timezone="Europe/London", format=EventFormat.VIRTUAL)
+    values.update(overrides)
+    return EventDetails(**values)
+
+
+def test_create_makes_a_draft_with_its_organizer_and_history(ctx):
+    organizer = UserFactory()
+    event = EventService.create(organizer, details(description="Hi <script>x()</script> **there**"))
+    assert event.status == EventStatus.DRAFT
+    assert event.get_role(organizer) == EventRole.ORGANIZER
+    assert organizer.can_edit_event(event)
+    assert [(h.from_status, h.to_status) for h in event.history] == [(None, EventStatus.DRAFT)]
+    assert "<script" not in event.description_html
+    assert "<strong>there</strong>" in event.description_html
+    assert event.slug == "cardiology-update"
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"title": " "}, "title"),
+    ({"timezone": "Mars/Base"}, "timezone"),
+    ({"end_at": in_days(10, 8)}, "end_at"),
+    ({"capacity": -1}, "capacity"),
+    ({"cpd_credits": "lots"}, "cpd_credits"),
+    ({"format": EventFormat.IN_PERSON}, "venue_id"),
+])
+def test_create_refuses_bad_details_with_the_field(ctx, overrides, field):
+    with pytest.raises(ValidationError) as caught:
+        EventService.create(UserFactory(), details(**overrides))
+    assert caught.value.field == field
+
+
+def test_markdown_links_are_kept_safe():
+    html = render_markdown(
+        "[x](javascript:alert(1)) [y](https://example.com) <img src=x onerror=1>"
+    )
+    assert 'href="javascript' not in html and "<img" not in html
+    assert 'href="https://example.com"' in html and "noopener" in html
+
+
+def test_sessions_must_lie_within_the_event_and_not_overlap(ctx):
+    event = EventFactory()
+    start, hour = event.start_at, timedelta(hours=1)
+    event.add_session(title="Opening", start_at=start, end_at=start + hour)
+    with pytest.raises(ValidationError, match="overlaps “Opening”"):
+        event.add_session(title="Clash", start_at=event.start_at + timedelta(minutes=30),
+                          end_at=event.start_at + timedelta(hours=2))
+    with pytest.raises(ValidationError, match="within the event"):
+        event.add_session(title="Late", start_at=event.end_at, end_at=event.end_at + hour)
+    with pytest.raises(ValidationError, match="end after it starts"):
+        event.add_session(title="Backwards", start_at=event.start_at + timedelta(hours=3),
+                          end_at=event.start_at + timedelta(hours=2))
+    event.allow_parallel_sessions = True
+    event.add_session(title="Parallel", start_at=start, end_at=start + hour)
+    assert len(event.get_schedule()) == 2
+
+
+def test_reschedule_shifts_every_session_and_keeps_the_duration(ctx):
+    event = EventFactory()
+    session = SessionFactory(event=event, start_at=event.start_at + timedelta(hours=2))
+    new_start = event.start_at + timedelta(days=3)
+    event.reschedule(new_start, new_start + timedelta(hours=8))
+    assert session.start_at == new_start + timedelta(hours=2)
+    with pytest.raises(ValidationError, match="keeps its duration"):
+        event.reschedule(new_start, new_start + timedelta(hours=9))
+
+
+def test_event_state_machine_writes_history_and_refuses_invalid_moves(ctx):
+    organizer = UserFactory()
+    event = EventFactory(status=EventStatus.DRAFT, organizer=organizer)
+    event.publish(organizer)
+    event.start()
+    event.complete()
+    event.close(organizer)
+    event.reopen(organizer, reason="Late certificates")
+    assert event.status == EventStatus.COMPLETED
+    assert [h.to_status for h in event.history] == [
+        EventStatus.PUBLISHED, EventStatus.LIVE, EventStatus.COMPLETED,
+        EventStatus.CLOSED, EventStatus.COMPLETED,
+    ]
+    assert event.history[-1].reason == "Late certificates"
+    with pytest.raises(InvalidTransition, match="Cannot cancel: the event is completed"):
+        event.cancel(organizer, "Too late")
+
+
+def test_cancel_needs_a_reason_and_cancels_the_sessions(ctx):
+    organizer = UserFactory()
+    event = EventFactory(organizer=organizer)
+    session = SessionFactory(event=event)
+    with pytest.raises(ValidationError, match="reason"):
+        event.cancel(organizer, " ")
+    event.cancel(organizer, "Venue flooded")
+    assert event.status == EventStatus.CANCELLED and session.status == SessionStatus.CANCELLED
+    with pytest.raises(ValidationError, match="can no longer be changed"):
+        event.reschedule(event.start_at + timedelta(days=1), event.end_at + timedelta(days=1))
+
+
+def test_publishing_an_in_person_event_needs_a_venue(ctx):
+    organizer = UserFactory()
+    event = EventFactory(
+        status=EventStatus.DRAFT, format=EventFormat.IN_PERSON, organizer=organizer
+    )
+    with pytest.raises(ValidationError, match="a venue"):
+        event.publish(organizer)
+    assert event.status == EventStatus.DRAFT
+    event.venue = VenueFactory()
+    event.publish(organizer)
+    assert event.status == EventStatus.PUBLISHED
+
+
+def test_session_signals_are_idempotent(ctx):
+    session = SessionFactory()
+    assert session.go_live() is True
+    assert session.go_live() is False  # a repeated "meeting started" is a no-op
+    assert session.finish() is True
+    assert session.finish() is False
+    assert session.status == SessionStatus.COMPLETED
+
+
+def test_private_and_draft_events_are_visible_only_to_their_people(ctx):
+    organizer, stranger = UserFactory(), UserFactory()
+    private = EventFactory(visibility=EventVisibility.PRIVATE, organizer=organizer)
+    draft = EventFactory(status=EventStatus.DRAFT, organizer=organizer)
+    public = EventFactory()
+    assert organizer.can_view_event(private) and organizer.can_view_event(draft)
+    assert not stranger.can_view_event(private) and not stranger.can_view_event(draft)
+    assert stranger.can_view_event(public)
+    assert not stranger.can_edit_event(public)
+
+
+# --- Speakers (seed 001)
+
+
+def test_adding_a_session_speaker_gives_the_speaker_role(ctx):
+    session = SessionFactory()
+    speaker = UserFactory()
+    SpeakerService.register_speaker_for_session(session, speaker)
+    assert session.event.get_role(speaker) == EventRole.SPEAKER
+    assert speaker in session.event.get_speakers()
+    assert speaker.get_speaking_sessions() == [session]
+    with pytest.raises(ValidationError, match="already speaks at this session"):
+        SpeakerService.register_speaker_for_session(session, speaker)
+
+
+def test_speaker_schedule_conflict(ctx):
+    speaker = UserFactory()
+    first = SessionFactory()
+    other_event = EventFactory(start_at=first.event.start_at, end_at=first.event.end_at)
+    clash = SessionFactory(event=other_event, start_at=first.start_at + timedelta(minutes=30))
+    SpeakerService.register_speaker_for_session(first, speaker)
+    with pytest.raises(ValidationError, match="another session at that time"):
+        SpeakerService.register_speaker_for_session(clash, speaker)
+
+
+def test_event_speaker_limit_and_session_speaker_capacity(ctx):
+    event = EventFactory(max_speakers=1)
+    session = SessionFactory(event=event, speaker_capacity=2)
+    SpeakerService.register_speaker_for_session(session, UserFactory())
+    with pytest.raises(ValidationError, match="already has its 1 speaker"):
+        SpeakerService.register_speaker_for_session(session, UserFactory())
+    event.max_speakers = None
+    SpeakerService.register_speaker_for_session(session, UserFactory())
+    with pytest.raises(ValidationError, match="already has its 2 speaker"):
+        SpeakerService.register_speaker_for_session(session, UserFactory())
+
+
+def test_a_speaker_may_give_at_most_three_sessions_a_day(ctx):
+    event = EventFactory()
+    event.allow_parallel_sessions = True
+    speaker = UserFactory()
+    sessions = [
+        SessionFactory(event=event, start_at=event.start_at + timedelta(hours=2 * n))
+        for n in range(4)
+    ]
+    for session in sessions[:3]:
+        SpeakerService.register_speaker_for_session(session, speaker)
+    with pytest.raises(ValidationError, match="3 sessions that day"):
+        SpeakerService.register_speaker_for_session(sessions[3], speaker)
+
+
+def test_required_certification_must_be_valid_on_the_day(ctx):
+    from app.accounts.models import UserCertification
+
+    session = SessionFactory(required_certification="ACLS")
+    speaker = UserFactory()
+    with pytest.raises(ValidationError, match="“ACLS” certification"):
+        SpeakerService.register_speaker_for_session(session, speaker)
+    expired = UserCertification(user=speaker, cert_type="ACLS", expires_on=date(2020, 1, 1))
+    db.session.add(expired)
+    db.session.flush()
+    with pytest.raises(ValidationError, match="certification"):
+        SpeakerService.register_speaker_for_session(session, speaker)
+    expired.expires_on = session.start_at.date() + timedelta(days=30)
+    SpeakerService.register_speaker_for_session(session, speaker)
+
+
+def test_user_dashboard_queries(ctx):
+    user = UserFactory()
+    managed = EventFactory(organizer=user)
+    speaking = SessionFactory()
+    SpeakerService.register_speaker_for_session(speaking, user)
+    EventFactory(start_at=in_days(-10), end_at=in_days(-10) + timedelta(hours=2), organizer=user)
+    assert user.get_managed_events()[0] == managed or managed in user.get_managed_events()
+    upcoming = dict(user.get_upcoming_events())
+    assert upcoming[managed] == EventRole.ORGANIZER
+    assert upcoming[speaking.event] == EventRole.SPEAKER
+    assert len(upcoming) == 2  # the past event is not upcoming
