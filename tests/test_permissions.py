@@ -77,6 +77,8 @@ EXPECTED = {
     ("GET", "/forgot-password"): (200, 200, 200),
     ("POST", "/forgot-password"): (422, 422, 422),
     ("GET", "/healthz"): (200, 200, 200),
+    ("GET", "/events"): (200, 200, 200),
+    ("GET", "/dashboard"): (302, 200, 200),
     ("GET", "/login"): (200, 302, 302),
     ("POST", "/login"): (422, 302, 302),
     ("GET", "/reset-password/<token>"): (400, 400, 400),

@@ -1,0 +1,3 @@
+"""calendars pages."""
+
+from app.events.views import bp  # noqa: F401

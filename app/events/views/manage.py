@@ -1,0 +1,3 @@
+"""manage pages."""
+
+from app.events.views import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""speakers pages."""
+
+from app.events.views import bp  # noqa: F401
