@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
@@ -46,7 +48,122 @@ def load_mail_templates() -> list[str]:
     return [f"  {added} email templates added"] if added else []
 
 
-DEMO_LOADERS: list[Callable[[], list[str]]] = [load_mail_templates, load_users]
+DEMO_SPEAKERS = [
+    ("speaker1@example.com", "Dr Sara Okafor", "Consultant cardiologist"),
+    ("speaker2@example.com", "Dr Tomás Reyes", "Cardiac physiologist"),
+    ("speaker3@example.com", "Priya Nair", "Advanced nurse practitioner"),
+]
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def load_speakers() -> list[str]:
+    for email, name, title in DEMO_SPEAKERS:
+        if _user(email) is None:
+            user = User(
+                email=email, full_name=name, professional_title=title, status=UserStatus.ACTIVE,
+                email_verified_at=utcnow(), timezone="Europe/London",
+            )
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+    return [f"  {email:28} {DEMO_PASSWORD}  (speaker)" for email, _, _ in DEMO_SPEAKERS]
+
+
+def _local(day: date, hour: int, minute: int = 0, zone: str = "Europe/London") -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def load_events() -> list[str]:
+    """A community calendar, a three-day hybrid conference with speakers, a webinar, a draft
+    and a weekly journal club that recurs (a calendar listing)."""
+    from app.events.models import (
+        Calendar,
+        EventCategory,
+        EventFormat,
+        EventLocation,
+        RecurrenceFrequency,
+        RecurringRule,
+    )
+    from app.events.services import EventDetails, EventService, SpeakerService
+
+    if db.session.scalar(sa.select(Calendar.id).where(Calendar.slug == "community")):
+        return []
+    organizer = _user("organizer@example.com")
+    calendar = Calendar(name="Community", slug="community",
+                        description="Education events for clinicians in the North.")
+    cardiology, nursing, meetups = (
+        EventCategory(name=name, calendar=calendar) for name in ("Cardiology", "Nursing", "Meetups")
+    )
+    venue = EventLocation(name="Leeds Conference Centre", address="1 Park Row", city="Leeds",
+                          postal_code="LS1 5HD", country="United Kingdom")
+    db.session.add_all([calendar, cardiology, nursing, meetups, venue])
+    db.session.flush()
+
+    first_day = (utcnow() + timedelta(days=21)).date()
+    conference = EventService.create(organizer, EventDetails(
+        title="Northern Cardiology Update", summary="Three days of talks and workshops.",
+        description=(
+            "## What to expect\n\nShort talks on **heart failure**, arrhythmias and "
+            "prevention, with time for questions.\n\n- Workshops each afternoon\n"
+            "- CPD certificate for attendees who attend 75% of the sessions"
+        ),
+        start_at=_local(first_day, 9), end_at=_local(first_day + timedelta(days=2), 17),
+        timezone="Europe/London", format=EventFormat.HYBRID, venue_id=venue.id, capacity=120,
+        max_speakers=10, cpd_credits="18", calendar_id=calendar.id,
+        category_ids=(cardiology.id,),
+    ))
+    talks = [
+        ("Opening: the state of heart failure care", 9, 10),
+        ("Arrhythmias in practice", 10, 12),
+        ("Workshop: reading ECGs", 13, 16),
+    ]
+    speakers = [_user(email) for email, _, _ in DEMO_SPEAKERS]
+    for day in range(3):
+        for index, (title, start, end) in enumerate(talks):
+            session = conference.add_session(
+                title=f"Day {day + 1}: {title}", room=f"Room {index + 1}",
+                start_at=_local(first_day + timedelta(days=day), start),
+                end_at=_local(first_day + timedelta(days=day), end),
+            )
+            db.session.flush()
+            SpeakerService.register_speaker_for_session(session, speakers[index])
+    conference.publish(organizer)
+
+    webinar_day = (utcnow() + timedelta(days=9)).date()
+    webinar = EventService.create(organizer, EventDetails(
+        title="Wound care webinar", summary="One hour, online, with Q&A.",
+        description="Evidence-based dressings and when to refer.",
+        start_at=_local(webinar_day, 18), end_at=_local(webinar_day, 19),
+        timezone="Europe/London", format=EventFormat.VIRTUAL, cpd_credits="1",
+        calendar_id=calendar.id, category_ids=(nursing.id,),
+    ))
+    webinar.publish(organizer)
+
+    EventService.create(organizer, EventDetails(
+        title="Spring nursing symposium (draft)", summary="Still being planned.",
+        start_at=_local(first_day + timedelta(days=60), 9),
+        end_at=_local(first_day + timedelta(days=60), 17),
+        timezone="Europe/London", format=EventFormat.VIRTUAL,
+    ))
+
+    club_day = (utcnow() + timedelta(days=(3 - utcnow().weekday()) % 7 or 7)).date()
+    club = EventService.create(organizer, EventDetails(
+        title="Thursday journal club", summary="A paper a week, discussed online.",
+        start_at=_local(club_day, 18), end_at=_local(club_day, 19), timezone="Europe/London",
+        format=EventFormat.VIRTUAL, calendar_id=calendar.id, category_ids=(meetups.id,),
+    ))
+    club.recurring_rule = RecurringRule(
+        frequency=RecurrenceFrequency.WEEKLY, interval=1, count=20, weekdays=[3]
+    )
+    club.publish(organizer)
+    return ["  events: a 3-day conference, a webinar, a draft and a weekly journal club"]
+
+
+DEMO_LOADERS: list[Callable[[], list[str]]] = [
+    load_mail_templates, load_users, load_speakers, load_events,
+]
 
 
 def load_demo() -> list[str]:

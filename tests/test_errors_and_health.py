@@ -83,8 +83,16 @@ def test_demo_data_loads_once(app):
     assert "admin@example.com" in first.output and "convene-demo-2026" in first.output
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0
+    from app.events.models import Event
+
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 5
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 8
+        titles = set(db.session.scalars(sa.select(Event.title)))
+        assert {"Northern Cardiology Update", "Thursday journal club"} <= titles
+        conference = db.session.scalar(
+            sa.select(Event).where(Event.title == "Northern Cardiology Update")
+        )
+        assert len(conference.sessions) == 9 and len(conference.get_speakers()) == 3
 
 
 def test_create_admin_command(app, client):
