@@ -627,3 +627,16 @@ class RecurringRule(Model):
     @property
     def duration(self) -> timedelta:
         return self.event.end_at - self.event.start_at
+
+
+# Every public page shows these: a commit that changes one invalidates the page cache.
+def _watch_for_page_cache() -> None:
+    from app.core.cache import watch
+
+    watch(
+        Event, EventSession, EventUser, SessionSpeaker, EventLocation, Calendar, EventCategory,
+        RecurringRule, EventCustomField,
+    )
+
+
+_watch_for_page_cache()
