@@ -39,6 +39,7 @@ ENV_SETTINGS = {
     "LOGIN_LIMIT_PER_IP": str,
     "DEFAULT_TIMEZONE": str,
     "LOG_LEVEL": str,
+    "PAGE_CACHE": lambda v: v.lower() in ("1", "true", "yes"),
 }
 
 
@@ -82,6 +83,7 @@ def defaults(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "USER_SESSION_TOUCH_INTERVAL": 60,  # seconds between last-seen writes
         "LOG_LEVEL": "INFO",
+        "PAGE_CACHE": True,  # cache rendered pages for anonymous visitors
     }
 
 

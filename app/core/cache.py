@@ -43,7 +43,7 @@ def _page_key() -> str:
 def _cacheable_request() -> bool:
     return (
         request.method == "GET"
-        and current_app.config.get("PAGE_CACHE", True)
+        and current_app.config["PAGE_CACHE"]
         and not current_user.is_authenticated
         and "_flashes" not in session
     )

@@ -116,8 +116,12 @@ class ValidatedJSON(TypeDecorator):
         return value
 
 
-def enum_column(enum_class: type[enum.Enum]) -> sa.Enum:
-    """The column type for an Enum: strings with a CHECK constraint, never a native enum."""
+def enum_column(enum_class: type[enum.Enum], name: str | None = None) -> sa.Enum:
+    """The column type for an Enum: strings with a CHECK constraint, never a native enum.
+
+    The constraint is named after the enum; give `name` when a table has two columns of the
+    same enum (PostgreSQL wants constraint names unique in a table).
+    """
     return sa.Enum(
         enum_class,
         native_enum=False,
@@ -125,7 +129,7 @@ def enum_column(enum_class: type[enum.Enum]) -> sa.Enum:
         length=max(len(m.value) for m in enum_class),
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
-        name=_snake(enum_class.__name__),
+        name=name or _snake(enum_class.__name__),
     )
 
 

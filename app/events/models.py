@@ -581,8 +581,10 @@ class EventStatusHistory(Model):
     event_id: Mapped[int] = mapped_column(
         sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[EventStatus | None] = mapped_column(enum_column(EventStatus))
-    to_status: Mapped[EventStatus] = mapped_column(enum_column(EventStatus))
+    from_status: Mapped[EventStatus | None] = mapped_column(
+        enum_column(EventStatus, name="from_status")
+    )
+    to_status: Mapped[EventStatus] = mapped_column(enum_column(EventStatus, name="to_status"))
     changed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -215,8 +215,8 @@ def upgrade():
 
     op.create_table('event_status_history',
     sa.Column('event_id', sa.Integer(), nullable=False),
-    sa.Column('from_status', sa.Enum('draft', 'published', 'live', 'completed', 'closed', 'cancelled', name='event_status', native_enum=False, create_constraint=True), nullable=True),
-    sa.Column('to_status', sa.Enum('draft', 'published', 'live', 'completed', 'closed', 'cancelled', name='event_status', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('from_status', sa.Enum('draft', 'published', 'live', 'completed', 'closed', 'cancelled', name='from_status', native_enum=False, create_constraint=True), nullable=True),
+    sa.Column('to_status', sa.Enum('draft', 'published', 'live', 'completed', 'closed', 'cancelled', name='to_status', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('changed_by_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
