@@ -157,19 +157,19 @@ def serve(url: str, instance: Path, page_cache: bool) -> tuple[subprocess.Popen,
 
 def measure(base: str, paths: list[str], seconds: int = DURATION) -> float:
     """Requests per second over `paths` (round robin); fails on any non-2xx answer."""
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     quoted = ", ".join(f'"{p}"' for p in paths)
-    script.write(
+    lua = (
         f"local paths = {{{quoted}}}\nlocal i = 0\n"
         "request = function()\n  i = i % #paths + 1\n"
         "  return wrk.format('GET', paths[i])\nend\n"
     )
-    script.close()
-    result = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", script.name, base],
-        capture_output=True, text=True, check=True,
-    )
-    os.unlink(script.name)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua)
+        script.flush()
+        result = subprocess.run(
+            ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", script.name, base],
+            capture_output=True, text=True, check=True,
+        )
     if "Non-2xx" in result.stdout:
         raise SystemExit(f"errors while measuring {paths[0]}…:\n{result.stdout}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
