@@ -19,13 +19,15 @@ from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 
 from app.accounts.models import User
 from app.core.errors import DomainError
+from app.events.models import Calendar, Event, EventCategory, EventLocation, EventVisibility
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate, EmailTemplateType
-from app.states import UserStatus
+from app.states import EventStatus, UserStatus
 
 
 class AdminOnly:
@@ -219,6 +221,73 @@ class JobFailureAdmin(AdminModelView):
         flash(f"{count} job(s) will run again at the next tick.", "success")
 
 
+# --- Events: inspection; status changes happen on the organizer pages, through the model.
+
+
+def _history_formatter(view, context, model, name) -> Markup:
+    rows = [
+        "<li>{when} · {moves}{reason} · {who}</li>".format(
+            when=escape(_format_datetime(view, row.changed_at)),
+            moves=escape(
+                (f"{_label(row.from_status)} → " if row.from_status else "")
+                + _label(row.to_status)
+            ),
+            reason=escape(f" ({row.reason})" if row.reason else ""),
+            who=escape(row.changed_by.display_name if row.changed_by else "automatic"),
+        )
+        for row in model.history
+    ]
+    return Markup("<ol>" + "".join(rows) + "</ol>") if rows else Markup("—")
+
+
+class EventAdmin(AdminModelView):
+    can_create = False  # organizers create events on the site, where the rules are checked
+    can_delete = False  # drafts are deleted (softly) by their organizers
+    column_list = ("title", "status", "start_at", "visibility", "format", "created_at")
+    column_searchable_list = ("title",)
+    column_filters = (
+        enum_filter(Event.status, EventStatus, "Status"),
+        enum_filter(Event.visibility, EventVisibility, "Visibility"),
+    )
+    column_formatters = {
+        "status": _enum_formatter, "visibility": _enum_formatter, "format": _enum_formatter,
+    }
+    column_default_sort = ("start_at", True)
+    column_details_list = (
+        "title", "slug", "uuid", "status", "start_at", "end_at", "timezone", "format",
+        "visibility", "capacity", "cpd_credits", "venue", "calendar", "created_at",
+        "published_at", "cancelled_at", "cancel_reason", "deleted_at", "history",
+    )
+    column_formatters_detail = {**column_formatters, "history": _history_formatter}
+    # Only wording; times, status and capacity go through the organizer pages' checks.
+    form_columns = ("title", "summary")
+
+    # Admins see soft-deleted drafts too (the "deleted at" column says so).
+    def get_query(self):
+        return super().get_query().execution_options(include_deleted=True)
+
+    def get_count_query(self):
+        return super().get_count_query().execution_options(include_deleted=True)
+
+
+class EventLocationAdmin(AdminModelView):
+    column_list = ("name", "address", "city", "country")
+    column_searchable_list = ("name", "city")
+    form_columns = ("name", "address", "postal_code", "city", "country", "url", "notes")
+
+
+class CalendarAdmin(AdminModelView):
+    column_list = ("name", "slug", "created_at")
+    column_searchable_list = ("name",)
+    form_columns = ("name", "description")  # the slug is derived from the name
+
+
+class EventCategoryAdmin(AdminModelView):
+    column_list = ("name", "slug", "calendar")
+    column_searchable_list = ("name",)
+    form_columns = ("calendar", "name")
+
+
 def register_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
@@ -230,5 +299,9 @@ def register_admin(app: Flask) -> Admin:
     admin.add_view(EmailTemplateAdmin(EmailTemplate, db, name="Templates", category="Email"))
     admin.add_view(EmailLogAdmin(EmailLog, db, name="Log", category="Email"))
     admin.add_view(JobFailureAdmin(JobFailure, db, name="Job failures"))
+    admin.add_view(EventAdmin(Event, db, name="Events", category="Events"))
+    admin.add_view(EventLocationAdmin(EventLocation, db, name="Venues", category="Events"))
+    admin.add_view(CalendarAdmin(Calendar, db, name="Calendars", category="Events"))
+    admin.add_view(EventCategoryAdmin(EventCategory, db, name="Categories", category="Events"))
     admin.add_link(MenuLink(name="Back to Convene", url="/"))
     return admin

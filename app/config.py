@@ -135,7 +135,11 @@ def finish_config(app: Flask) -> None:
         config.setdefault("CACHE_TYPE", "RedisCache")
         config.setdefault("CACHE_REDIS_URL", redis_url)
     else:
-        config.setdefault("CACHE_TYPE", "SimpleCache")
+        # Files under instance/ are shared by every process on this machine (a `flask demo
+        # load` or a second worker invalidates what `flask run` serves); Redis in production.
+        config.setdefault("CACHE_TYPE", "FileSystemCache")
+        config.setdefault("CACHE_DIR", str(Path(app.instance_path) / "cache"))
+        config.setdefault("CACHE_THRESHOLD", 5000)
     config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):

@@ -6,8 +6,17 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import ValidationError as WTFormsValidationError
 
 from app.accounts.passwords import MAX_LENGTH
 
@@ -75,3 +84,22 @@ class DeleteAccountForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that POST."""
+
+
+class CertificationForm(FlaskForm):
+    """A certification on the profile; sessions may require one valid on their day."""
+
+    cert_type = StringField(
+        _l("Certification"), validators=[DataRequired(), Length(max=100)],
+        description=_l("Its usual name, as sessions ask for it. For example: ACLS"),
+    )
+    issuer = StringField(_l("Issued by"), validators=[Optional(), Length(max=200)])
+    issued_on = DateField(_l("Issued on"), validators=[Optional()])
+    expires_on = DateField(
+        _l("Expires on"), validators=[Optional()],
+        description=_l("Leave empty if it does not expire."),
+    )
+
+    def validate_expires_on(self, field) -> None:
+        if field.data and self.issued_on.data and field.data < self.issued_on.data:
+            raise WTFormsValidationError(_l("It cannot expire before it was issued."))

@@ -55,6 +55,8 @@ class User(SoftDeleteMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Rotated when the password changes or the account is erased: old reset links stop working.
     security_stamp: Mapped[str] = mapped_column(sa.String(32), default=new_security_stamp)
+    # The secret in the URL of the private "my events" calendar feed; made on first use.
+    feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -180,6 +182,19 @@ class User(SoftDeleteMixin, Model):
         result = db.session.execute(query.values(revoked_at=utcnow()))
         return result.rowcount
 
+
+    # --- Private calendar feed
+
+    def get_feed_token(self) -> str:
+        """The token of this user's private calendar feed, made on first use."""
+        if self.feed_token is None:
+            self.rotate_feed_token()
+        return self.feed_token
+
+    def rotate_feed_token(self) -> str:
+        """A new feed token: the old feed URL stops working."""
+        self.feed_token = secrets.token_urlsafe(32)
+        return self.feed_token
 
     # --- Events (seed 000: "what can this user do?")
 

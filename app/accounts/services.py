@@ -85,6 +85,28 @@ class AccountService:
         return user
 
     @staticmethod
+    def invite(email: str, full_name: str = "") -> User:
+        """The account with this address, or a new INVITED one without a password (a speaker
+        invitation, a guest registration): one account per canonical email, whichever path
+        created it. The caller emails a new account, as only it knows why it was invited."""
+        address = _canonical(email)
+        user = find_user_by_email(address)
+        if user is None:
+            if _email_taken(address):
+                raise ValidationError(_l("This email address cannot be used."), field="email")
+            user = User(email=address, status=UserStatus.INVITED,
+                        full_name=(full_name or "").strip()[:200])
+            db.session.add(user)
+            try:
+                with db.session.begin_nested():
+                    db.session.flush()
+            except sa.exc.IntegrityError:  # invited at the same moment by someone else
+                user = find_user_by_email(address)
+        if user is None or user.status in (UserStatus.DEACTIVATED, UserStatus.DELETED):
+            raise ValidationError(_l("This email address cannot be used."), field="email")
+        return user
+
+    @staticmethod
     def send_verification(user: User) -> None:
         token = tokens.make_token(user, tokens.VERIFY_EMAIL)
         MailService.send(
@@ -256,6 +278,15 @@ def export_account(user: User) -> dict:
                 "revoked_at": s.revoked_at and s.revoked_at.isoformat(),
             }
             for s in user.sessions
+        ],
+        "certifications": [
+            {
+                "cert_type": c.cert_type,
+                "issuer": c.issuer,
+                "issued_on": c.issued_on and c.issued_on.isoformat(),
+                "expires_on": c.expires_on and c.expires_on.isoformat(),
+            }
+            for c in user.certifications
         ],
     }
 

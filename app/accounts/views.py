@@ -17,10 +17,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts.forms import (
+    CertificationForm,
     DeleteAccountForm,
     EmailForm,
     EmptyForm,
@@ -29,6 +31,7 @@ from app.accounts.forms import (
     ResetPasswordForm,
     SignUpForm,
 )
+from app.accounts.models import UserCertification
 from app.accounts.services import AccountService, LoginError
 from app.accounts.tokens import InvalidToken
 from app.core import privacy
@@ -281,3 +284,44 @@ def delete_account():
             logout_user()
             return render_template("accounts/deleted.html")
     return render_template("accounts/privacy.html", form=form), FORM_ERROR_STATUS
+
+
+# --- Certifications (sessions may require one; seed 001)
+
+
+@bp.route("/account/certifications", methods=["GET", "POST"])
+@login_required
+def certifications():
+    form = CertificationForm()
+    if form.validate_on_submit():
+        current_user.certifications.append(
+            UserCertification(
+                cert_type=form.cert_type.data.strip(),
+                issuer=(form.issuer.data or "").strip(),
+                issued_on=form.issued_on.data,
+                expires_on=form.expires_on.data,
+            )
+        )
+        db.session.commit()
+        flash(_("“%(cert)s” is added to your certifications.", cert=form.cert_type.data.strip()),
+              "success")
+        return redirect(url_for("accounts.certifications"), code=303)
+    status = FORM_ERROR_STATUS if form.errors else 200
+    return render_template(
+        "accounts/certifications.html", form=form, delete_form=EmptyForm(),
+        today=utcnow().date(), format_date=format_date,
+    ), status
+
+
+@bp.post("/account/certifications/<uuid:cert_uuid>/delete")
+@login_required
+def delete_certification(cert_uuid: uuid.UUID):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    certification = next((c for c in current_user.certifications if c.uuid == cert_uuid), None)
+    if certification is None:
+        abort(404)
+    current_user.certifications.remove(certification)  # delete-orphan removes the row
+    db.session.commit()
+    flash(_("“%(cert)s” is removed.", cert=certification.cert_type), "success")
+    return redirect(url_for("accounts.certifications"), code=303)

@@ -9,9 +9,12 @@ from decimal import Decimal, InvalidOperation
 
 import nh3
 import sqlalchemy as sa
+from flask import url_for
 from markdown_it import MarkdownIt
 
+from app.accounts import tokens
 from app.accounts.models import User, check_timezone
+from app.accounts.services import AccountService
 from app.core.errors import PermissionDenied, ValidationError
 from app.events.models import (
     CustomFieldType,
@@ -21,11 +24,14 @@ from app.events.models import (
     EventLocation,
     EventRole,
     EventSession,
+    EventUser,
     EventVisibility,
     SessionSpeaker,
     SpeakerRole,
 )
 from app.extensions import db
+from app.mailing.services import MailService
+from app.states import UserStatus
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -270,6 +276,109 @@ class SpeakerService:
                 f"This event already has its {event.max_speakers} speaker(s)."
             )
 
+    @staticmethod
+    def remove_event_speaker(event: Event, user: User) -> None:
+        """Take `user` off the event's speakers, once they speak at none of its sessions."""
+        event.check_editable()
+        if event.get_role(user) != EventRole.SPEAKER:
+            raise ValidationError(f"{user.display_name} is not a speaker of this event.")
+        sessions = [s for s in event.sessions if s.has_speaker(user)]
+        if sessions:
+            names = ", ".join(f"“{s.title}”" for s in sessions[:3])
+            more = f" and {len(sessions) - 3} more" if len(sessions) > 3 else ""
+            raise ValidationError(
+                f"{user.display_name} still speaks at {names}{more}. Remove them from "
+                "those sessions first."
+            )
+        membership = next(m for m in event.members if m.user_id == user.id)
+        event.members.remove(membership)  # delete-orphan removes the row
+        db.session.flush()
+
+    @staticmethod
+    def invite_speaker(
+        event: Event,
+        inviter: User,
+        *,
+        email: str,
+        full_name: str = "",
+        session: EventSession | None = None,
+        role: SpeakerRole = SpeakerRole.SPEAKER,
+    ) -> tuple[User, bool]:
+        """Add the person with this address as a speaker of the event (and of `session`),
+        creating an INVITED account when there is none (one account per address). A person
+        without a password yet is emailed a link to set one; returns (user, emailed)."""
+        user = AccountService.invite(email, full_name)
+        if session is not None:
+            SpeakerService.register_speaker_for_session(session, user, role)
+        else:
+            SpeakerService.add_event_speaker(event, user)
+        if user.status != UserStatus.INVITED:
+            return user, False
+        token = tokens.make_token(user, tokens.RESET_PASSWORD)
+        MailService.send(
+            "speaker_invitation",
+            user.email,
+            {
+                "user_name": user.display_name,
+                "event_title": event.title,
+                "inviter_name": inviter.display_name,
+                "set_password_url": url_for(
+                    "accounts.reset_password", token=token, _external=True
+                ),
+            },
+            user=user,
+        )
+        return user, True
+
+    @staticmethod
+    def find_candidates(event: Event, text: str, limit: int = 10) -> list[SpeakerCandidate]:
+        """Active people whose name or email contains `text` (any case), for the organizer's
+        typeahead; emails come masked so that the search cannot harvest addresses."""
+        text = (text or "").strip().lower()
+        if len(text) < MIN_SEARCH_LENGTH:
+            return []
+        email = sa.type_coerce(User.email, sa.String)  # a pattern is not an address
+        users = db.session.scalars(
+            sa.select(User)
+            .where(
+                User.status == UserStatus.ACTIVE,
+                User.deleted_at.is_(None),
+                sa.or_(
+                    sa.func.lower(User.full_name).contains(text, autoescape=True),
+                    email.contains(text, autoescape=True),
+                ),
+            )
+            .order_by(User.full_name, User.id)
+            .limit(limit)
+        ).all()
+        roles = {}
+        if users:
+            roles = dict(
+                db.session.execute(
+                    sa.select(EventUser.user_id, EventUser.role).where(
+                        EventUser.event_id == event.id,
+                        EventUser.user_id.in_([u.id for u in users]),
+                    )
+                ).all()
+            )
+        return [SpeakerCandidate(u, mask_email(u.email), roles.get(u.id)) for u in users]
+
+
+MIN_SEARCH_LENGTH = 2
+
+
+@dataclass(frozen=True)
+class SpeakerCandidate:
+    user: User
+    masked_email: str
+    role: EventRole | None  # their role in the event already, if any
+
+
+def mask_email(address: str) -> str:
+    """"ada@example.com" → "a***@example.com": enough to tell two people apart."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
 
 class CustomFieldService:
     @staticmethod
@@ -292,6 +401,64 @@ class CustomFieldService:
         return field
 
 
+    @staticmethod
+    def remove(event: Event, field: EventCustomField) -> None:
+        """Delete a question (answers already given stay with their registrations)."""
+        if field.event_id != event.id:
+            raise ValidationError("That question belongs to another event.")
+        event.check_editable()
+        event.custom_fields.remove(field)  # delete-orphan removes the row
+        db.session.flush()
+
+    @staticmethod
+    def move(event: Event, field: EventCustomField, offset: int) -> bool:
+        """Swap a question with its neighbour (offset -1: up, +1: down)."""
+        if field.event_id != event.id:
+            raise ValidationError("That question belongs to another event.")
+        event.check_editable()
+        fields = sorted(event.custom_fields, key=lambda f: (f.position, f.id))
+        index = fields.index(field) + offset
+        if not 0 <= index < len(fields):
+            return False
+        fields[index - offset], fields[index] = fields[index], fields[index - offset]
+        for position, item in enumerate(fields, start=1):
+            item.position = position
+        db.session.flush()
+        return True
+
+
 def require_editor(user: User, event: Event) -> None:
     if not user.can_edit_event(event):
         raise PermissionDenied("Only the event's organizers can do that.")
+
+
+# --- Organizer pages: venues and the live session-time check
+
+
+class VenueService:
+    @staticmethod
+    def create(*, name: str, **fields: str) -> EventLocation:
+        if not name or not name.strip():
+            raise ValidationError("Give the venue a name.", field="name")
+        venue = EventLocation(
+            name=name.strip(), **{key: (value or "").strip() for key, value in fields.items()}
+        )
+        db.session.add(venue)
+        db.session.flush()
+        return venue
+
+
+def session_time_warnings(
+    event: Event, start_at: datetime, end_at: datetime, ignore: EventSession | None = None
+) -> list[str]:
+    """What is wrong with these session times, as the organizer types them (nothing is
+    saved): the refusals of `check_session_times`, and parallel sessions when allowed."""
+    try:
+        event.check_session_times(start_at, end_at, ignore)
+    except ValidationError as error:
+        return [error.message]
+    overlapping = event.overlapping_sessions(start_at, end_at, ignore)
+    if overlapping:
+        names = ", ".join(f"“{s.title}”" for s in overlapping)
+        return [f"This session runs in parallel with {names}."]
+    return []

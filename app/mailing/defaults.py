@@ -75,6 +75,32 @@ DEFAULTS: dict[str, dict] = {
             + _FOOTER_HTML
         ),
     },
+    "speaker_invitation": {
+        "display_name": "Invitation to speak",
+        "description": "Sent when an organizer invites someone without a password yet to speak "
+        "at an event; the link sets a password and activates the account.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "event_title", "inviter_name", "set_password_url", "site_url"],
+        "subject": "{{ inviter_name }} invited you to speak at {{ event_title }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "{{ inviter_name }} added you as a speaker of “{{ event_title }}” on Convene. "
+            "To see your sessions, choose a password for your account within one hour:\n\n"
+            "{{ set_password_url }}\n\n"
+            "Later, use “Forgot password” on the login page with this email address to get a "
+            "new link. If you did not expect this invitation, ignore this message."
+            + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>{{ inviter_name }} added you as a speaker of “{{ event_title }}” on Convene. "
+            "To see your sessions, choose a password for your account within one hour:</p>"
+            '<p><a href="{{ set_password_url }}">Choose my password</a></p>'
+            "<p>Later, use “Forgot password” on the login page with this email address to get "
+            "a new link. If you did not expect this invitation, ignore this message.</p>"
+            + _FOOTER_HTML
+        ),
+    },
 }
 
 

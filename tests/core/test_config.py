@@ -4,6 +4,7 @@ settings that keep a deployment safe."""
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -223,10 +224,14 @@ def test_redis_url_switches_the_shared_stores(tmp_path, monkeypatch):
     assert config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
 
 
-def test_without_redis_the_stores_are_in_process(tmp_path):
-    config = configured(tmp_path, {"SECRET_KEY": "s"}).config
+def test_without_redis_the_stores_are_local(tmp_path):
+    """The page cache is in files under instance/, shared by the processes of one machine
+    (a CLI command invalidates what the dev server shows); rate limits stay in memory."""
+    app = configured(tmp_path, {"SECRET_KEY": "s"})
+    config = app.config
 
-    assert config["CACHE_TYPE"] == "SimpleCache"
+    assert config["CACHE_TYPE"] == "FileSystemCache"
+    assert config["CACHE_DIR"] == str(Path(app.instance_path) / "cache")
     assert config["RATELIMIT_STORAGE_URI"] == "memory://"
 
 

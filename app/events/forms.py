@@ -1,0 +1,341 @@
+"""Organizer forms: events, sessions, custom registration fields, venues.
+
+Forms parse what was typed (local times in the event's timezone become aware UTC datetimes);
+the rules themselves live in the models and services.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.accounts.forms import timezone_choices
+from app.events.models import (
+    Calendar,
+    CustomFieldType,
+    EventCategory,
+    EventFormat,
+    EventLocation,
+    EventVisibility,
+)
+from app.events.services import EventDetails
+from app.extensions import db
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+
+
+def optional_int(value) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The zone to read typed times in; UTC when the name is unknown (the form then reports
+    the timezone, and the times are not saved)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def to_utc(local: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """A wall-clock time in `tz` (as typed) as an aware UTC datetime."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def to_local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """An aware datetime as the wall-clock time a datetime-local input shows."""
+    if moment is None:
+        return None
+    return moment.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def local_field(label, required: bool = True, **kwargs) -> DateTimeLocalField:
+    validators = [InputRequired()] if required else [Optional()]
+    formats = [LOCAL_FORMAT, LOCAL_FORMAT + ":%S"]
+    return DateTimeLocalField(label, format=formats, validators=validators, **kwargs)
+
+
+def enum_choices(enum_class, labels: dict) -> list[tuple[str, str]]:
+    return [(member.value, labels[member]) for member in enum_class]
+
+
+FORMAT_LABELS = {
+    EventFormat.VIRTUAL: _l("Virtual (online)"),
+    EventFormat.IN_PERSON: _l("In person"),
+    EventFormat.HYBRID: _l("Hybrid (in person and online)"),
+}
+VISIBILITY_LABELS = {
+    EventVisibility.PUBLIC: _l("Public: listed and searchable"),
+    EventVisibility.UNLISTED: _l("Unlisted: anyone with the link"),
+    EventVisibility.PRIVATE: _l("Private: only the people of the event"),
+}
+FIELD_TYPE_LABELS = {
+    CustomFieldType.SHORT_TEXT: _l("Short text"),
+    CustomFieldType.LONG_TEXT: _l("Long text"),
+    CustomFieldType.SINGLE_CHOICE: _l("Single choice"),
+    CustomFieldType.MULTIPLE_CHOICE: _l("Multiple choice"),
+    CustomFieldType.CHECKBOX: _l("Checkbox"),
+    CustomFieldType.NUMBER: _l("Number"),
+    CustomFieldType.DATE: _l("Date"),
+}
+
+
+class EventForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = StringField(
+        _l("Summary"), validators=[Length(max=300)],
+        description=_l("One sentence for listings and search results."),
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[Length(max=50_000)],
+        description=_l("Markdown: **bold**, *italic*, lists, links and tables."),
+    )
+    timezone = SelectField(
+        _l("Event timezone"), default="UTC", validate_choice=False,
+        description=_l("Start, end and registration times are in this timezone."),
+    )
+    start_at = local_field(_l("Starts"))
+    end_at = local_field(_l("Ends"))
+    format = RadioField(
+        _l("Format"), choices=enum_choices(EventFormat, FORMAT_LABELS),
+        default=EventFormat.VIRTUAL.value, validators=[InputRequired()],
+    )
+    venue_id = SelectField(
+        _l("Venue"), coerce=optional_int, validators=[Optional()],
+        description=_l("Needed for in-person and hybrid events."),
+    )
+    capacity = IntegerField(
+        _l("Capacity"), validators=[Optional()],
+        description=_l("Leave empty for no limit."),
+    )
+    waitlist_enabled = BooleanField(_l("Offer a waitlist when the event is full"), default=True)
+    max_speakers = IntegerField(
+        _l("Maximum speakers"), validators=[Optional()],
+        description=_l("Leave empty for no limit."),
+    )
+    allow_parallel_sessions = BooleanField(_l("Allow parallel sessions"))
+    cpd_credits = StringField(
+        _l("CPD credits"), default="0", validators=[Length(max=12)],
+        description=_l("Credits an attendee earns for the whole event."),
+    )
+    registration_opens_at = local_field(
+        _l("Registration opens"), required=False,
+        description=_l("Leave empty to open registration when the event is published."),
+    )
+    registration_closes_at = local_field(
+        _l("Registration closes"), required=False,
+        description=_l("Leave empty to keep registration open until the event ends."),
+    )
+    visibility = RadioField(
+        _l("Visibility"), choices=enum_choices(EventVisibility, VISIBILITY_LABELS),
+        default=EventVisibility.PUBLIC.value, validators=[InputRequired()],
+    )
+    calendar_id = SelectField(_l("Calendar"), coerce=optional_int, validators=[Optional()])
+    category_ids = SelectMultipleField(_l("Categories"), coerce=int, validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+        venues = db.session.scalars(sa.select(EventLocation).order_by(EventLocation.name))
+        self.venue_id.choices = [("", _l("— No venue —"))] + [
+            (venue.id, venue.one_line) for venue in venues
+        ]
+        calendars = db.session.scalars(sa.select(Calendar).order_by(Calendar.name))
+        self.calendar_id.choices = [("", _l("— No calendar —"))] + [
+            (calendar.id, calendar.name) for calendar in calendars
+        ]
+        categories = db.session.execute(
+            sa.select(EventCategory.id, EventCategory.name, Calendar.name)
+            .join(Calendar, Calendar.id == EventCategory.calendar_id)
+            .order_by(Calendar.name, EventCategory.name)
+        ).all()
+        self.category_ids.choices = [
+            (category_id, f"{calendar} · {name}") for category_id, name, calendar in categories
+        ]
+
+    @classmethod
+    def for_event(cls, event) -> EventForm:
+        """The form filled from a saved event, with times in the event's timezone."""
+        form = cls(obj=event)
+        if not form.is_submitted():
+            tz = event.tzinfo
+            for name in ("start_at", "end_at", "registration_opens_at", "registration_closes_at"):
+                getattr(form, name).data = to_local(getattr(event, name), tz)
+            form.format.data = event.format.value
+            form.visibility.data = event.visibility.value
+            form.cpd_credits.data = _plain_decimal(event.cpd_credits)
+            form.category_ids.data = [category.id for category in event.categories]
+        return form
+
+    def to_details(self) -> EventDetails:
+        tz = zone(self.timezone.data)
+        return EventDetails(
+            title=self.title.data or "",
+            summary=self.summary.data or "",
+            description=self.description.data or "",
+            timezone=self.timezone.data or "",
+            start_at=to_utc(self.start_at.data, tz),
+            end_at=to_utc(self.end_at.data, tz),
+            format=EventFormat(self.format.data or EventFormat.VIRTUAL.value),
+            venue_id=self.venue_id.data,
+            capacity=self.capacity.data,
+            waitlist_enabled=bool(self.waitlist_enabled.data),
+            max_speakers=self.max_speakers.data,
+            allow_parallel_sessions=bool(self.allow_parallel_sessions.data),
+            cpd_credits=(self.cpd_credits.data or "0").strip(),
+            registration_opens_at=to_utc(self.registration_opens_at.data, tz),
+            registration_closes_at=to_utc(self.registration_closes_at.data, tz),
+            visibility=EventVisibility(self.visibility.data or EventVisibility.PUBLIC.value),
+            calendar_id=self.calendar_id.data,
+            category_ids=tuple(self.category_ids.data or ()),
+        )
+
+
+def _plain_decimal(value) -> str:
+    try:
+        return format(Decimal(value).normalize(), "f")
+    except (InvalidOperation, TypeError):
+        return "0"
+
+
+class CancelEventForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for cancelling"), validators=[DataRequired(), Length(max=2000)],
+        description=_l("Attendees and speakers will see this."),
+    )
+
+
+class RescheduleForm(FlaskForm):
+    start_at = local_field(
+        _l("New start"),
+        description=_l("In the event's timezone. The end moves by the same amount, and so "
+                       "does every session."),
+    )
+
+
+class SessionForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=10_000)])
+    room = StringField(
+        _l("Room"), validators=[Length(max=200)],
+        description=_l("A room or track name; leave empty for online sessions."),
+    )
+    start_at = local_field(_l("Starts"))
+    end_at = local_field(_l("Ends"))
+    capacity = IntegerField(
+        _l("Capacity"), validators=[Optional(), NumberRange(min=0)],
+        description=_l("Leave empty to use the event's capacity."),
+    )
+    speaker_capacity = IntegerField(
+        _l("Speaker places"), validators=[Optional(), NumberRange(min=0)],
+        description=_l("Leave empty for no limit."),
+    )
+    required_certification = StringField(
+        _l("Required certification"), validators=[Length(max=100)],
+        description=_l("Speakers must hold a valid certification of this type, for example "
+                       "ACLS. Leave empty when none is needed."),
+    )
+    cpd_credits = StringField(
+        _l("CPD credits"), validators=[Length(max=12)],
+        description=_l("Leave empty when the session earns no credits of its own."),
+    )
+
+    def validate_cpd_credits(self, field) -> None:
+        from wtforms import ValidationError as FieldError
+
+        if field.data and field.data.strip():
+            try:
+                value = Decimal(field.data.strip())
+            except InvalidOperation:
+                raise FieldError(_l("Give a number, for example 1.5.")) from None
+            if not value.is_finite() or value < 0 or value > 9999:
+                raise FieldError(_l("CPD credits are a number from 0 to 9999."))
+
+    @classmethod
+    def for_session(cls, session) -> SessionForm:
+        form = cls(obj=session)
+        if not form.is_submitted():
+            tz = session.event.tzinfo
+            form.start_at.data = to_local(session.start_at, tz)
+            form.end_at.data = to_local(session.end_at, tz)
+            form.required_certification.data = session.required_certification or ""
+            form.cpd_credits.data = (
+                "" if session.cpd_credits is None else _plain_decimal(session.cpd_credits)
+            )
+        return form
+
+    def times(self, event) -> tuple[datetime | None, datetime | None]:
+        tz = event.tzinfo
+        return to_utc(self.start_at.data, tz), to_utc(self.end_at.data, tz)
+
+    def to_fields(self, event) -> dict:
+        start_at, end_at = self.times(event)
+        credits = (self.cpd_credits.data or "").strip()
+        return {
+            "title": self.title.data.strip(),
+            "description": (self.description.data or "").strip(),
+            "room": (self.room.data or "").strip(),
+            "start_at": start_at,
+            "end_at": end_at,
+            "capacity": self.capacity.data,
+            "speaker_capacity": self.speaker_capacity.data,
+            "required_certification": (self.required_certification.data or "").strip() or None,
+            "cpd_credits": Decimal(credits) if credits else None,
+        }
+
+
+class CustomFieldForm(FlaskForm):
+    label = StringField(_l("Question"), validators=[DataRequired(), Length(max=200)])
+    help_text = StringField(
+        _l("Help text"), validators=[Length(max=300)],
+        description=_l("Shown under the question on the registration form."),
+    )
+    field_type = SelectField(
+        _l("Answer type"), choices=enum_choices(CustomFieldType, FIELD_TYPE_LABELS),
+        default=CustomFieldType.SHORT_TEXT.value,
+    )
+    required = BooleanField(_l("An answer is required"))
+    options = TextAreaField(
+        _l("Options"), validators=[Length(max=20_000)],
+        description=_l("For choice questions: one option per line, at least two."),
+    )
+
+    def option_list(self) -> list[str]:
+        return [line.strip() for line in (self.options.data or "").splitlines() if line.strip()]
+
+
+class VenueForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Street address"), validators=[Length(max=300)])
+    city = StringField(_l("City"), validators=[Length(max=120)])
+    postal_code = StringField(_l("Postal code"), validators=[Length(max=20)])
+    country = StringField(_l("Country"), validators=[Length(max=120)])
+    url = URLField(
+        _l("Website"), validators=[Optional(), Length(max=500)],
+        description=_l("Directions or the venue's own page."),
+    )
+    notes = TextAreaField(
+        _l("Notes"), validators=[Length(max=5000)],
+        description=_l("Access, parking, the entrance to use…"),
+    )
