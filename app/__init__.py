@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import logging
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
 
 from app.config import load_config
@@ -58,8 +58,17 @@ def select_locale() -> str:
     adding its catalogue under app/translations/, no code change."""
     if not has_request_context():
         return "en"  # commands and jobs
-    available = {"en", *(str(locale) for locale in babel.list_translations())}
-    return request.accept_languages.best_match(sorted(available)) or "en"
+    return request.accept_languages.best_match(available_locales()) or "en"
+
+
+def available_locales() -> list[str]:
+    """English plus every catalogue under app/translations, read once per app (listing the
+    directory on each request costs more than the rest of locale selection)."""
+    extensions = current_app.extensions
+    if "convene.locales" not in extensions:
+        found = {"en", *(str(locale) for locale in babel.list_translations())}
+        extensions["convene.locales"] = sorted(found)
+    return extensions["convene.locales"]
 
 
 def select_timezone() -> str | None:

@@ -100,6 +100,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild tables that others point at; the app turns foreign
+            # keys back on for its own connections (app/core/models.py).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # so that Alembic begins (and commits) its own transaction
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

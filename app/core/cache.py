@@ -34,6 +34,17 @@ def invalidate_pages() -> None:
     cache.cache.inc(GENERATION_KEY)  # the backend's atomic increment (INCRBY on Redis)
 
 
+def cached_value(name: str, compute, timeout: int | None = None):
+    """A value derived from watched models (the category list of a filter, say), computed
+    once per cache generation: the same commits that invalidate pages invalidate it."""
+    key = f"value:{cache.get(GENERATION_KEY) or 0}:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=timeout)
+    return value
+
+
 def _page_key() -> str:
     generation = cache.get(GENERATION_KEY) or 0
     fragment = "f" if request.headers.get("HX-Request") == "true" else "p"

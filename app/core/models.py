@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from slugify import slugify
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
     LoaderCriteriaOption,
@@ -49,6 +50,15 @@ class Model(DeclarativeBase):
 
 
 install_validators(Model)
+
+
+@event.listens_for(Engine, "connect")
+def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    """SQLite ignores foreign keys (and so CASCADE and RESTRICT) unless asked, per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 class SoftDeleteMixin:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 from datetime import UTC, datetime
 
@@ -98,18 +99,26 @@ class ValidatedJSON(TypeDecorator):
     """A JSON column whose documents must match `schema` (a jsonschema dict)."""
 
     impl = sa.JSON
-    cache_ok = False  # the schema is a dict, not hashable
+    cache_ok = True  # the cache key is the schema's canonical JSON (see _static_cache_key)
 
     def __init__(self, schema: dict, *args, **kwargs):
         super().__init__(*args, **kwargs)
         jsonschema.Draft202012Validator.check_schema(schema)
         self.schema = schema
+        self._validator = jsonschema.Draft202012Validator(schema)
+        self._schema_key = json.dumps(schema, sort_keys=True)
+
+    @property
+    def _static_cache_key(self):
+        # A dict cannot be part of SQLAlchemy's statement cache key; its JSON text can. Without
+        # this, every statement that touches such a column is compiled again on each run.
+        return (type(self), self._schema_key)
 
     def validate(self, value) -> None:
         """Raise jsonschema.ValidationError with a readable message when `value` does not fit."""
         if value is None:
             return
-        jsonschema.Draft202012Validator(self.schema).validate(value)
+        self._validator.validate(value)
 
     def process_bind_param(self, value, dialect):
         self.validate(value)

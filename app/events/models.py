@@ -148,8 +148,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
         sa.CheckConstraint("max_speakers IS NULL OR max_speakers >= 0", name="max_speakers_ok"),
         sa.CheckConstraint("cpd_credits >= 0", name="cpd_credits_not_negative"),
-        # The public listing: published/live public events by start time.
-        sa.Index("ix_events_listing", "visibility", "status", "start_at"),
+        # The public listing reads this index in order and stops after one page.
+        sa.Index("ix_events_listed", "is_listed", "start_at", "id"),
     )
 
     title: Mapped[str] = mapped_column(sa.String(200))
@@ -186,6 +186,16 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Computed by the database, so it can never disagree with the columns it reads: listed
+    # events are public, published or live, and not deleted. `status IN (...)` alone would
+    # make every listing sort all upcoming events instead of reading an index in order.
+    is_listed: Mapped[bool] = mapped_column(
+        sa.Boolean,
+        sa.Computed(
+            "visibility = 'public' AND status IN ('published', 'live') AND deleted_at IS NULL",
+            persisted=True,
+        ),
+    )
 
     venue: Mapped[EventLocation | None] = relationship()
     calendar: Mapped[Calendar | None] = relationship()

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core.cache import cached_value
 from app.core.types import utcnow
 from app.events.models import (
     Calendar,
@@ -173,9 +174,7 @@ def listing(filters: ListingFilters, viewer_zone: ZoneInfo, now: datetime | None
         .outerjoin(EventLocation, EventLocation.id == Event.venue_id)
         .outerjoin(RecurringRule, RecurringRule.event_id == Event.id)
         .where(
-            Event.visibility == EventVisibility.PUBLIC,
-            Event.status.in_(LISTED_STATUSES),
-            Event.deleted_at.is_(None),
+            Event.is_listed == sa.true(),  # public, published or live, not deleted
             sa.or_(Event.end_at > now, series_continues),
         )
     )
@@ -229,7 +228,12 @@ def _listing_row(result, now: datetime) -> ListingRow:
 
 
 def category_choices() -> list[tuple[str, str]]:
-    """(slug, "Calendar: Category") for the listing's category filter."""
+    """(slug, "Calendar: Category") for the listing's category filter; computed once per
+    cache generation, as every listing request shows it."""
+    return cached_value("category-choices", _category_choices)
+
+
+def _category_choices() -> list[tuple[str, str]]:
     rows = db.session.execute(
         sa.select(EventCategory.slug, EventCategory.name, Calendar.name.label("calendar"))
         .join(Calendar, Calendar.id == EventCategory.calendar_id)

@@ -307,12 +307,16 @@ def test_listing_runs_the_same_queries_for_2_and_20_events(app, client):
                              start_at=in_days(1 + number))
         make(app, build)
 
+    def warm_count(path):
+        client.get(path)  # the category filter's choices are cached per cache generation
+        return count_queries(app, client, path)
+
     add(2)
-    few = count_queries(app, client, "/events")
+    few = warm_count("/events")
     add(18)
-    many = count_queries(app, client, "/events")
+    many = warm_count("/events")
     assert few == many
-    assert count_queries(app, client, "/events?q=clinical&format=hybrid&page=2") == few
+    assert warm_count("/events?q=clinical&format=hybrid&page=2") == few
 
 
 def test_event_page_runs_the_same_queries_for_2_and_20_sessions(app, client):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_datetime as babel_format_datetime
-from flask import abort, current_app, flash, render_template, request, url_for
+from flask import abort, current_app, flash, g, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -35,7 +35,14 @@ def datetime_in(value: datetime | None, zone: ZoneInfo | str, format: str = "med
     if value is None:
         return ""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-    return babel_format_datetime(value, format, tzinfo=zone, locale=get_locale())
+    return babel_format_datetime(value, format, tzinfo=zone, locale=_request_locale())
+
+
+def _request_locale():
+    """The viewer's locale, looked up once per request (listings format many dates)."""
+    if "_convene_locale" not in g:
+        g._convene_locale = get_locale()
+    return g._convene_locale
 
 
 def _first_url(*endpoints: str) -> str | None:
