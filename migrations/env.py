@@ -114,6 +114,11 @@ def run_migrations_online():
         with context.begin_transaction():
             context.run_migrations()
 
+        if connection.dialect.name == "sqlite":
+            # The connection goes back to the pool: the app's next use must enforce keys.
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
 
 if context.is_offline_mode():
     run_migrations_offline()

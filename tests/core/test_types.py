@@ -256,3 +256,33 @@ def test_a_document_that_bypasses_the_setter_is_refused_when_stored(ctx):
     with pytest.raises(sa.exc.StatementError) as excinfo:
         db.session.execute(sa.insert(EmailTemplate).values(**values))
     assert isinstance(excinfo.value.orig, jsonschema.ValidationError)
+
+
+def test_statements_over_schema_validated_json_are_cacheable():
+    """A ValidatedJSON column once made every statement that read it uncacheable (compiled
+    again on every request): its type now has a cache key built from the schema's JSON."""
+    from app.events.models import RecurringRule
+    from app.mailing.models import EmailTemplate
+
+    for column in (RecurringRule.weekdays, EmailTemplate.variables):
+        assert sa.select(column)._generate_cache_key() is not None
+    assert (
+        sa.select(RecurringRule.weekdays)._generate_cache_key()
+        != sa.select(EmailTemplate.variables)._generate_cache_key()
+    )
+
+
+def test_the_database_enforces_foreign_keys(app, backend):
+    """SQLite ignores foreign keys unless each connection asks; the app asks."""
+    from app.events.models import Event
+    from tests.factories import EventFactory
+
+    with app.test_request_context():
+        event = EventFactory()
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(
+                sa.update(Event).where(Event.id == event.id).values(created_by_id=999_999)
+            )
+            db.session.flush()
+        db.session.rollback()
