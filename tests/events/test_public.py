@@ -356,3 +356,31 @@ def test_dashboard_runs_the_same_queries_for_2_and_20_events(app):
         client.get("/dashboard")  # the first visit makes the feed token
         counts.append(count_queries(app, client, "/dashboard"))
     assert counts[0] == counts[1]
+
+
+def test_a_visitor_never_sees_a_stale_page_after_an_organizer_saves(app, client):
+    """The anonymous page cache serves the event page without a query, and the organizer's
+    save (here: cancelling, which the page shows with its reason) invalidates it."""
+    from tests.conftest import post_form
+
+    organizer = create_user(app, email="org@example.com")
+
+    def build():
+        from app.accounts.models import User
+
+        event = EventFactory(organizer=db.session.get(User, organizer.id))
+        return event.slug, event.uuid
+
+    slug, event_uuid = make(app, build)
+    path = f"/events/{slug}"
+    assert "Venue flooded" not in page_text(client.get(path))
+    assert count_queries(app, client, path) == 0  # served from the page cache
+
+    organizer_client = app.test_client()
+    log_in(organizer_client, "org@example.com")
+    manage = f"/events/{event_uuid}/manage"
+    response = post_form(
+        organizer_client, f"/events/{event_uuid}/cancel", {"reason": "Venue flooded"}, page=manage
+    )
+    assert response.status_code == 303
+    assert "Venue flooded" in page_text(client.get(path))
