@@ -176,9 +176,14 @@ class EventForm(FlaskForm):
 
     @classmethod
     def for_event(cls, event) -> EventForm:
-        """The form filled from a saved event, with times in the event's timezone."""
-        form = cls(obj=event)
+        """The form filled from a saved event, with times in the event's timezone.
+
+        A submitted form is read from the request alone: WTForms would otherwise keep the
+        saved value of any field the request leaves out (a UTC time read as a local one, a
+        Decimal where text is expected)."""
+        form = cls()
         if not form.is_submitted():
+            form.process(obj=event)
             tz = event.tzinfo
             for name in ("start_at", "end_at", "registration_opens_at", "registration_closes_at"):
                 getattr(form, name).data = to_local(getattr(event, name), tz)
@@ -274,8 +279,9 @@ class SessionForm(FlaskForm):
 
     @classmethod
     def for_session(cls, session) -> SessionForm:
-        form = cls(obj=session)
+        form = cls()  # submitted: read from the request alone (see EventForm.for_event)
         if not form.is_submitted():
+            form.process(obj=session)
             tz = session.event.tzinfo
             form.start_at.data = to_local(session.start_at, tz)
             form.end_at.data = to_local(session.end_at, tz)
