@@ -123,13 +123,21 @@ def app(_session_app, files_root):
 
 @pytest.fixture
 def make_app(app, database_url, files_root):
-    """Build another app on the same database with some settings changed (the tables are
-    cleaned after the test, as for `app`)."""
+    """Build another app on the same database with some settings changed. After the test
+    its connections are closed and the tables are cleaned, as for `app`."""
+    built = []
 
     def build(**overrides):
-        return create_app({**base_config(database_url, files_root), **overrides})
+        new_app = create_app({**base_config(database_url, files_root), **overrides})
+        built.append(new_app)
+        return new_app
 
-    return build
+    yield build
+    for new_app in built:
+        with new_app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture

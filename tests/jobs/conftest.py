@@ -3,7 +3,6 @@ from datetime import timedelta
 import pytest
 
 from app import jobs
-from app.extensions import db
 from tests.jobs import sample_jobs
 
 
@@ -38,21 +37,3 @@ def sample_periodic(monkeypatch) -> dict[str, jobs.PeriodicTask]:
 @pytest.fixture
 def no_periodic(monkeypatch):
     monkeypatch.setattr(jobs, "_periodic", {})
-
-
-@pytest.fixture
-def build_app(app, make_app):
-    """make_app() on the test database; the extra apps' connections are closed afterwards."""
-    built = []
-
-    def build(**overrides):
-        new_app = make_app(**overrides)
-        built.append(new_app)
-        return new_app
-
-    yield build
-    for new_app in built:
-        with new_app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()

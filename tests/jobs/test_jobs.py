@@ -273,8 +273,8 @@ def test_a_retry_stuck_running_is_released_after_the_job_timeout(ctx, calls, no_
     assert only_failure().status == JobFailureStatus.RESOLVED
 
 
-def test_a_job_redis_cannot_take_is_recorded_for_the_tick(build_app, calls):
-    app = build_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+def test_a_job_redis_cannot_take_is_recorded_for_the_tick(make_app, calls):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
     with app.test_request_context():
         enqueue(sample_jobs.record, "lost?")
         db.session.commit()

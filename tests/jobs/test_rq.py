@@ -45,15 +45,15 @@ def empty_queues() -> None:
 
 
 @pytest.fixture(params=["fakeredis", "redis"])
-def rq_app(request, build_app):
+def rq_app(request, make_app):
     real = request.param == "redis"
     if real:
         require(bool(TEST_REDIS_URL), "TEST_REDIS_URL is not set: no real Redis to test RQ on")
-        rq_app = build_app(REDIS_URL=TEST_REDIS_URL)
+        rq_app = make_app(REDIS_URL=TEST_REDIS_URL)
     else:
         import fakeredis
 
-        rq_app = build_app(REDIS_URL=FAKE_REDIS_URL)
+        rq_app = make_app(REDIS_URL=FAKE_REDIS_URL)
         # A server of its own: every test starts with empty queues.
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
         rq_app.extensions.setdefault("convene.redis", {})[FAKE_REDIS_URL] = client

@@ -276,8 +276,8 @@ SMTP_SETTINGS = {
 }
 
 
-def test_smtp_with_starttls_and_login(build_app, fake_smtp):
-    smtp_app = build_app(**SMTP_SETTINGS)
+def test_smtp_with_starttls_and_login(make_app, fake_smtp):
+    smtp_app = make_app(**SMTP_SETTINGS)
     with smtp_app.test_request_context():
         assert isinstance(get_backend(), SMTPBackend)
         MailService.send("verify_email", "ada@example.com", {"user_name": "Ada", "verify_url": "u"})
@@ -299,10 +299,10 @@ def test_smtp_with_starttls_and_login(build_app, fake_smtp):
     assert read_mail(smtp_app) == []
 
 
-def test_smtp_over_ssl_without_login(build_app, fake_smtp):
+def test_smtp_over_ssl_without_login(make_app, fake_smtp):
     settings = {**SMTP_SETTINGS, "MAIL_USE_TLS": False, "MAIL_USE_SSL": True, "MAIL_PORT": 465,
                 "MAIL_USERNAME": None, "MAIL_PASSWORD": None}
-    smtp_app = build_app(**settings)
+    smtp_app = make_app(**settings)
     with smtp_app.test_request_context():
         MailService.send("password_changed", "ada@example.com", {"user_name": "Ada"})
         db.session.commit()
@@ -313,9 +313,9 @@ def test_smtp_over_ssl_without_login(build_app, fake_smtp):
     assert [call[0] for call in session.calls] == ["send_message", "quit"]
 
 
-def test_plain_smtp_neither_encrypts_nor_logs_in_when_not_configured(build_app, fake_smtp):
+def test_plain_smtp_neither_encrypts_nor_logs_in_when_not_configured(make_app, fake_smtp):
     settings = {**SMTP_SETTINGS, "MAIL_USE_TLS": False, "MAIL_USERNAME": None}
-    smtp_app = build_app(**settings)
+    smtp_app = make_app(**settings)
     with smtp_app.test_request_context():
         MailService.send("password_changed", "ada@example.com", {"user_name": "Ada"})
         db.session.commit()
@@ -323,8 +323,8 @@ def test_plain_smtp_neither_encrypts_nor_logs_in_when_not_configured(build_app, 
     assert [call[0] for call in session.calls] == ["send_message", "quit"]
 
 
-def test_an_unknown_mail_backend_is_refused(build_app):
-    other = build_app(MAIL_BACKEND="carrier-pigeon")
+def test_an_unknown_mail_backend_is_refused(make_app):
+    other = make_app(MAIL_BACKEND="carrier-pigeon")
     with other.app_context(), pytest.raises(RuntimeError, match="carrier-pigeon"):
         get_backend()
 
