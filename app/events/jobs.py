@@ -71,7 +71,9 @@ def _advance_events(now: datetime) -> int:
             sa.or_(
                 sa.and_(Event.status == EventStatus.PUBLISHED, Event.start_at <= now),
                 sa.and_(Event.status == EventStatus.LIVE, Event.end_at <= now),
-            )
+            ),
+            # A recurring event is a calendar listing: it stays published while it repeats.
+            ~Event.recurring_rule.has(),
         )
         .order_by(Event.id)
         .with_for_update(skip_locked=True)

@@ -117,3 +117,14 @@ def test_the_tick_runs_the_job(ctx):
     assert db.session.get(Event, event_id).status == EventStatus.LIVE
     assert db.session.get(EventSession, session_id).status == SessionStatus.COMPLETED
     assert "app.events.jobs:advance_event_statuses" not in jobs.tick()  # not due again yet
+
+
+def test_a_recurring_listing_stays_published_while_it_repeats(ctx):
+    from app.events.models import RecurrenceFrequency, RecurringRule
+
+    past = utcnow() - timedelta(days=3)
+    event = EventFactory(start_at=past, end_at=past + timedelta(hours=1))
+    event.recurring_rule = RecurringRule(frequency=RecurrenceFrequency.WEEKLY, interval=1)
+    db.session.commit()
+    advance_event_statuses(utcnow())
+    assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
