@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -259,8 +259,11 @@ class User(SoftDeleteMixin, Model):
             ).all()
         )
 
-    def get_speaking_sessions(self, on: date | None = None, exclude_cancelled: bool = True):
-        """Sessions this user speaks at (seed 000), optionally on one day (UTC)."""
+    def get_speaking_sessions(
+        self, on: date | None = None, exclude_cancelled: bool = True, tz: tzinfo | None = None
+    ):
+        """Sessions this user speaks at (seed 000), optionally on the day `on`: from midnight
+        to midnight in `tz` (UTC unless given; a session's rules pass its event's timezone)."""
         from app.events.models import EventSession, SessionSpeaker
         from app.states import SessionStatus
 
@@ -273,10 +276,13 @@ class User(SoftDeleteMixin, Model):
         if exclude_cancelled:
             query = query.where(EventSession.status != SessionStatus.CANCELLED)
         if on is not None:
-            day_start = datetime.combine(on, time.min, tzinfo=UTC)
+            # Each midnight on its own: a day with a DST change lasts 23 or 25 hours.
+            zone = tz or UTC
+            day_start = datetime.combine(on, time.min, tzinfo=zone).astimezone(UTC)
+            next_day = on + timedelta(days=1)
+            day_end = datetime.combine(next_day, time.min, tzinfo=zone).astimezone(UTC)
             query = query.where(
-                EventSession.start_at >= day_start,
-                EventSession.start_at < day_start + timedelta(days=1),
+                EventSession.start_at >= day_start, EventSession.start_at < day_end
             )
         return list(db.session.scalars(query))
 

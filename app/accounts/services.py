@@ -10,7 +10,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from app.accounts import tokens
-from app.accounts.models import User, UserSession, check_timezone
+from app.accounts.models import User, UserCertification, UserSession, check_timezone
 from app.accounts.passwords import check_password_strength
 from app.core import privacy
 from app.core.errors import ValidationError
@@ -300,8 +300,10 @@ def anonymise_account(user: User) -> None:
     user.password_hash = None
     user.is_admin = False
     user.security_stamp = ""  # no reset link can match an empty stamp
+    # Login sessions and certifications are personal data: they go (the export lists them).
     db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
-    db.session.expire(user, ["sessions"])
+    db.session.execute(sa.delete(UserCertification).where(UserCertification.user_id == user.id))
+    db.session.expire(user, ["sessions", "certifications"])
 
 
 privacy.register("account", export=export_account, anonymise=anonymise_account, order=1000)

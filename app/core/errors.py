@@ -7,8 +7,11 @@ class DomainError(Exception):
     status_code = 400
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+        # Plain text, translated now: a lazy string counts as ready-made HTML to Jinja (it has
+        # __html__, and stays Markup through a flash), so names inside it would go unescaped.
+        text = str(message)
+        super().__init__(text)
+        self.message = text
         self.field = field
 
 

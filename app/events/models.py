@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
 from app.core.errors import ValidationError
@@ -263,7 +265,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     def check_editable(self) -> None:
         if not self.is_editable:
             raise ValidationError(
-                f"This event is {self.status.value} and can no longer be changed."
+                _l("This event is %(status)s and can no longer be changed.",
+                   status=self.status.value)
             )
 
     # --- Sessions (seed 000: the event owns its schedule)
@@ -286,17 +289,17 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         """Refuse a session that ends before it starts, lies outside the event, or overlaps
         another one when the event does not allow parallel sessions."""
         if end_at <= start_at:
-            raise ValidationError("A session must end after it starts.", field="end_at")
+            raise ValidationError(_l("A session must end after it starts."), field="end_at")
         if start_at < self.start_at or end_at > self.end_at:
             raise ValidationError(
-                "The session must lie within the event's start and end.", field="start_at"
+                _l("The session must lie within the event's start and end."), field="start_at"
             )
         overlapping = self.overlapping_sessions(start_at, end_at, ignore)
         if overlapping and not self.allow_parallel_sessions:
             names = ", ".join(f"“{s.title}”" for s in overlapping)
             raise ValidationError(
-                f"This session overlaps {names}. Change its times, or allow parallel sessions "
-                "in the event settings.",
+                _l("This session overlaps %(names)s. Change its times, or allow parallel "
+                   "sessions in the event settings.", names=names),
                 field="start_at",
             )
 
@@ -312,7 +315,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     def cancel_session(self, session: EventSession, reason: str = "") -> None:
         """Cancel one session of this event (seed 000: the event is the primary actor)."""
         if session.event_id != self.id:
-            raise ValidationError("That session belongs to another event.")
+            raise ValidationError(_l("That session belongs to another event."))
         self.check_editable()
         SESSION_MACHINE.fire(session, "cancel")
         session.cancelled_at = utcnow()
@@ -321,11 +324,12 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     def update_session(self, session: EventSession, **fields) -> None:
         """Change a scheduled session's details and times, checking them like a new one."""
         if session.event_id != self.id:
-            raise ValidationError("That session belongs to another event.")
+            raise ValidationError(_l("That session belongs to another event."))
         self.check_editable()
         if not session.can_modify():
             raise ValidationError(
-                f"This session is {session.status.value} and can no longer be changed."
+                _l("This session is %(status)s and can no longer be changed.",
+                   status=session.status.value)
             )
         start_at = fields.get("start_at", session.start_at)
         end_at = fields.get("end_at", session.end_at)
@@ -348,7 +352,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         """Swap a session with its neighbour of the same day (offset -1: up, +1: down);
         returns False at either end of the day."""
         if session.event_id != self.id:
-            raise ValidationError("That session belongs to another event.")
+            raise ValidationError(_l("That session belongs to another event."))
         self.check_editable()
         same_day = dict(self.get_sessions_by_day()).get(session.local_date(), [])
         index = same_day.index(session) + offset
@@ -367,7 +371,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         self.check_editable()
         if new_end - new_start != self.end_at - self.start_at:
             raise ValidationError(
-                "A rescheduled event keeps its duration: move the end by as much as the start.",
+                _l("A rescheduled event keeps its duration: move the end by as much as the "
+                   "start."),
                 field="end_at",
             )
         shift = new_start - self.start_at
@@ -384,7 +389,12 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     # --- People (seed 000 / 001)
 
     def get_role(self, user) -> EventRole | None:
-        return next((m.role for m in self.members if m.user_id == user.id), None)
+        """`user`'s role in this event, or None: one query on the (event, user) unique index,
+        whatever the number of members. Comparing relationships binds the ids when the query
+        runs, after autoflush, so members added but not yet flushed count."""
+        return db.session.scalar(
+            sa.select(EventUser.role).where(EventUser.event == self, EventUser.user == user)
+        )
 
     def add_member(self, user, role: EventRole) -> EventUser:
         """Give `user` a role in this event, or change the role they have."""
@@ -457,13 +467,16 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         """The conditions of seed 003's publish: the fields an attendee needs are set."""
         missing = []
         if not self.title.strip():
-            missing.append("a title")
+            missing.append(_l("a title"))
         if self.format.has_venue and self.venue_id is None and self.venue is None:
-            missing.append("a venue (the event is in person)")
+            missing.append(_l("a venue (the event is in person)"))
         if not self.get_schedule() and self.end_at <= self.start_at:
-            missing.append("valid start and end times")
+            missing.append(_l("valid start and end times"))
         if missing:
-            raise ValidationError("Before publishing, add " + " and ".join(missing) + ".")
+            things = functools.reduce(
+                lambda first, then: _l("%(first)s and %(then)s", first=first, then=then), missing
+            )
+            raise ValidationError(_l("Before publishing, add %(things)s.", things=things))
         for check in PUBLISH_CHECKS:
             check(self)
         return True
@@ -474,7 +487,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
 
     def cancel(self, actor, reason: str) -> None:
         if not reason or not reason.strip():
-            raise ValidationError("Give a reason: attendees will see it.", field="reason")
+            raise ValidationError(_l("Give a reason: attendees will see it."), field="reason")
         EVENT_MACHINE.fire(self, "cancel", actor=actor, reason=reason.strip())
         self.cancelled_at = utcnow()
         self.cancel_reason = reason.strip()
@@ -503,8 +516,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         without registrations; that area adds its check to DELETE_CHECKS)."""
         if not self.is_deletable:
             raise ValidationError(
-                f"Only a draft can be deleted; this event is {self.status.value}. "
-                "Cancel it instead."
+                _l("Only a draft can be deleted; this event is %(status)s. Cancel it instead.",
+                   status=self.status.value)
             )
         for check in DELETE_CHECKS:
             check(self)
@@ -593,6 +606,11 @@ class EventSession(TimeRangeMixin, Model):
         """Seed 000: live and completed sessions are locked."""
         return self.status == SessionStatus.SCHEDULED
 
+    @property
+    def is_locked(self) -> bool:
+        """Live or completed: what happens there is a record, its speakers included."""
+        return self.status in (SessionStatus.LIVE, SessionStatus.COMPLETED)
+
     def is_at_speaker_capacity(self) -> bool:
         return self.speaker_capacity is not None and len(self.speakers) >= self.speaker_capacity
 
@@ -600,11 +618,11 @@ class EventSession(TimeRangeMixin, Model):
         return any(s.user_id == user.id for s in self.speakers)
 
     def add_speaker(self, user, role: SpeakerRole = SpeakerRole.SPEAKER) -> SessionSpeaker:
-        """Add a speaker, giving them the SPEAKER role in the event if they had none
-        (seed 000 `Session.add_speaker`). Validation is SpeakerService's job."""
+        """Add a speaker, making them a SPEAKER of the event unless they are one already or
+        organise it (seed 000 `Session.add_speaker`). Validation is SpeakerService's job."""
         link = SessionSpeaker(user=user, role=role)
         self.speakers.append(link)  # appending cascades it into the session
-        if self.event.get_role(user) is None:
+        if self.event.get_role(user) in (None, EventRole.ATTENDEE):
             self.event.add_member(user, EventRole.SPEAKER)
         return link
 
@@ -680,9 +698,11 @@ class EventCustomField(Model):
     def check(self) -> None:
         """Choices need options; other types take none."""
         if self.field_type.has_options and len(self.options or []) < 2:
-            raise ValidationError("A choice question needs at least two options.", "options")
+            raise ValidationError(
+                _l("A choice question needs at least two options."), field="options"
+            )
         if not self.field_type.has_options and self.options:
-            raise ValidationError("Only choice questions have options.", field="options")
+            raise ValidationError(_l("Only choice questions have options."), field="options")
 
 
 class EventStatusHistory(Model):

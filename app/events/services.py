@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 import nh3
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from markdown_it import MarkdownIt
 
 from app.accounts import tokens
@@ -84,57 +86,62 @@ def check_details(details: EventDetails, event: Event | None = None) -> list[Val
     and the HTMX validation shows them as the organizer types)."""
     problems = []
     if not details.title or not details.title.strip():
-        problems.append(ValidationError("Give the event a title.", field="title"))
+        problems.append(ValidationError(_l("Give the event a title."), field="title"))
     elif len(details.title) > 200:
-        problems.append(ValidationError("Use at most 200 characters.", field="title"))
+        problems.append(ValidationError(_l("Use at most 200 characters."), field="title"))
     try:
         check_timezone(details.timezone)
     except ValidationError as error:
         problems.append(error)
     if details.start_at and details.end_at and details.end_at <= details.start_at:
-        problems.append(ValidationError("The event must end after it starts.", field="end_at"))
+        problems.append(
+            ValidationError(_l("The event must end after it starts."), field="end_at")
+        )
     for name in ("capacity", "max_speakers"):
         value = getattr(details, name)
         if value is not None and value < 0:
-            problems.append(ValidationError("This cannot be negative.", field=name))
+            problems.append(ValidationError(_l("This cannot be negative."), field=name))
     try:
         credits = Decimal(str(details.cpd_credits or 0))
         if credits < 0 or credits > Decimal("9999"):
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         problems.append(
-            ValidationError("CPD credits are a number from 0 to 9999.", field="cpd_credits")
+            ValidationError(_l("CPD credits are a number from 0 to 9999."), field="cpd_credits")
         )
     opens, closes = details.registration_opens_at, details.registration_closes_at
     if opens and closes and closes <= opens:
         problems.append(
             ValidationError(
-                "Registration must close after it opens.", field="registration_closes_at"
+                _l("Registration must close after it opens."), field="registration_closes_at"
             )
         )
     if closes and details.end_at and closes > details.end_at:
         problems.append(
             ValidationError(
-                "Registration cannot close after the event ends.", field="registration_closes_at"
+                _l("Registration cannot close after the event ends."),
+                field="registration_closes_at",
             )
         )
     if details.format.has_venue and details.venue_id is None:
         problems.append(
-            ValidationError("Choose a venue for an in-person or hybrid event.", field="venue_id")
+            ValidationError(
+                _l("Choose a venue for an in-person or hybrid event."), field="venue_id"
+            )
         )
     if details.venue_id is not None and db.session.get(EventLocation, details.venue_id) is None:
-        problems.append(ValidationError("Choose a venue from the list.", field="venue_id"))
+        problems.append(ValidationError(_l("Choose a venue from the list."), field="venue_id"))
     if event is not None and details.start_at and details.end_at:
         outside = [
             s for s in event.get_schedule()
             if s.start_at < details.start_at or s.end_at > details.end_at
         ]
         if outside and (details.start_at, details.end_at) != (event.start_at, event.end_at):
-            names = ", ".join(f"“{s.title}”" for s in outside[:3])
+            names = _titles(outside[:3])
             problems.append(
                 ValidationError(
-                    f"Sessions would fall outside the event ({names}). Move them first, or "
-                    "use Reschedule to move everything together.",
+                    _l("Sessions would fall outside the event (%(names)s). Move them first, "
+                       "or use Reschedule to move everything together.", names=names),
                     field="start_at",
                 )
             )
@@ -196,7 +203,7 @@ def _apply(event: Event, details: EventDetails) -> None:
             c.calendar_id != details.calendar_id for c in categories
         ):
             raise ValidationError(
-                "Choose categories of the event's calendar.", field="category_ids"
+                _l("Choose categories of the event's calendar."), field="category_ids"
             )
         event.categories = list(categories)
     else:
@@ -212,9 +219,11 @@ class SpeakerService:
         event.check_editable()
         role = event.get_role(user)
         if role == EventRole.SPEAKER:
-            raise ValidationError(f"{user.display_name} is already a speaker of this event.")
+            raise ValidationError(
+                _l("%(name)s is already a speaker of this event.", name=user.display_name)
+            )
         if role == EventRole.ORGANIZER:
-            raise ValidationError(f"{user.display_name} organises this event.")
+            raise ValidationError(_l("%(name)s organises this event.", name=user.display_name))
         SpeakerService._check_event_limit(event)
         event.add_member(user, EventRole.SPEAKER)
         db.session.flush()
@@ -234,36 +243,48 @@ class SpeakerService:
         event = session.event
         event.check_editable()
         if session.is_cancelled:
-            raise ValidationError("This session is cancelled.")
+            raise ValidationError(_l("This session is cancelled."))
         if session.has_speaker(user):
-            raise ValidationError(f"{user.display_name} already speaks at this session.")
-        if event.get_role(user) is None:
-            SpeakerService._check_event_limit(event)
+            raise ValidationError(
+                _l("%(name)s already speaks at this session.", name=user.display_name)
+            )
+        if event.get_role(user) not in (EventRole.SPEAKER, EventRole.ORGANIZER):
+            SpeakerService._check_event_limit(event)  # they are about to become a SPEAKER
         if session.is_at_speaker_capacity():
             raise ValidationError(
-                f"This session already has its {session.speaker_capacity} speaker(s)."
+                _l("This session already has its %(count)s speaker(s).",
+                   count=session.speaker_capacity)
             )
         if not user.is_available(session.start_at, session.end_at, ignore_session=session):
             raise ValidationError(
-                f"{user.display_name} speaks at another session at that time."
+                _l("%(name)s speaks at another session at that time.", name=user.display_name)
             )
-        same_day = user.get_speaking_sessions(on=session.start_at.date())
+        day = session.local_date()  # the day in the event's timezone, not in UTC
+        same_day = user.get_speaking_sessions(on=day, tz=event.tzinfo)
         if len([s for s in same_day if s.id != session.id]) >= MAX_SESSIONS_PER_SPEAKER_PER_DAY:
             raise ValidationError(
-                f"{user.display_name} already speaks at {MAX_SESSIONS_PER_SPEAKER_PER_DAY} "
-                "sessions that day, the most one speaker may."
+                _l("%(name)s already speaks at %(count)s sessions that day, the most one "
+                   "speaker may.", name=user.display_name, count=MAX_SESSIONS_PER_SPEAKER_PER_DAY)
             )
         if session.required_certification and not user.has_certification(
-            session.required_certification, on=session.start_at.date()
+            session.required_certification, on=day
         ):
             raise ValidationError(
-                f"This session needs a valid “{session.required_certification}” "
-                f"certification, and {user.display_name} has none recorded."
+                _l("This session needs a valid “%(certification)s” certification, and "
+                   "%(name)s has none recorded.",
+                   certification=session.required_certification, name=user.display_name)
             )
 
     @staticmethod
     def remove_session_speaker(session: EventSession, user: User) -> None:
+        """Take `user` off a session; a live or completed one keeps its speakers (seed 000),
+        a cancelled one may lose them."""
         session.event.check_editable()
+        if session.is_locked:
+            raise ValidationError(
+                _l("“%(session)s” is %(status)s: its speakers can no longer be changed.",
+                   session=session.title, status=session.status.value)
+            )
         for link in list(session.speakers):
             if link.user_id == user.id:
                 session.speakers.remove(link)
@@ -273,7 +294,7 @@ class SpeakerService:
     def _check_event_limit(event: Event) -> None:
         if event.max_speakers is not None and event.speaker_count() >= event.max_speakers:
             raise ValidationError(
-                f"This event already has its {event.max_speakers} speaker(s)."
+                _l("This event already has its %(count)s speaker(s).", count=event.max_speakers)
             )
 
     @staticmethod
@@ -281,14 +302,29 @@ class SpeakerService:
         """Take `user` off the event's speakers, once they speak at none of its sessions."""
         event.check_editable()
         if event.get_role(user) != EventRole.SPEAKER:
-            raise ValidationError(f"{user.display_name} is not a speaker of this event.")
-        sessions = [s for s in event.sessions if s.has_speaker(user)]
-        if sessions:
-            names = ", ".join(f"“{s.title}”" for s in sessions[:3])
-            more = f" and {len(sessions) - 3} more" if len(sessions) > 3 else ""
             raise ValidationError(
-                f"{user.display_name} still speaks at {names}{more}. Remove them from "
-                "those sessions first."
+                _l("%(name)s is not a speaker of this event.", name=user.display_name)
+            )
+        sessions = [s for s in event.sessions if s.has_speaker(user)]
+        locked = [s for s in sessions if s.is_locked]
+        if locked:
+            raise ValidationError(
+                _ln("%(name)s speaks at %(sessions)s, which is live or over: they stay a speaker "
+                    "of this event.",
+                    "%(name)s speaks at %(sessions)s, which are live or over: they stay a "
+                    "speaker of this event.",
+                    len(locked), name=user.display_name, sessions=_titles(locked))
+            )
+        if len(sessions) > 3:
+            raise ValidationError(
+                _l("%(name)s still speaks at %(sessions)s and %(count)s more. Remove them from "
+                   "those sessions first.", name=user.display_name,
+                   sessions=_titles(sessions[:3]), count=len(sessions) - 3)
+            )
+        if sessions:
+            raise ValidationError(
+                _l("%(name)s still speaks at %(sessions)s. Remove them from those sessions "
+                   "first.", name=user.display_name, sessions=_titles(sessions))
             )
         membership = next(m for m in event.members if m.user_id == user.id)
         event.members.remove(membership)  # delete-orphan removes the row
@@ -386,17 +422,17 @@ class CustomFieldService:
             options: list[str] | None = None, help_text: str = "") -> EventCustomField:
         event.check_editable()
         if not label or not label.strip():
-            raise ValidationError("Give the question a label.", field="label")
+            raise ValidationError(_l("Give the question a label."), field="label")
         cleaned = [o.strip() for o in (options or []) if o and o.strip()]
         if len(set(cleaned)) != len(cleaned):
-            raise ValidationError("Each option may appear once.", field="options")
+            raise ValidationError(_l("Each option may appear once."), field="options")
         position = max((f.position for f in event.custom_fields), default=0) + 1
         field = EventCustomField(
-            event=event, label=label.strip(), field_type=field_type, required=required,
+            label=label.strip(), field_type=field_type, required=required,
             options=cleaned, help_text=(help_text or "").strip(), position=position,
         )
-        field.check()
-        db.session.add(field)
+        field.check()  # before it is attached: a refused question never enters the session
+        event.custom_fields.append(field)
         db.session.flush()
         return field
 
@@ -405,7 +441,7 @@ class CustomFieldService:
     def remove(event: Event, field: EventCustomField) -> None:
         """Delete a question (answers already given stay with their registrations)."""
         if field.event_id != event.id:
-            raise ValidationError("That question belongs to another event.")
+            raise ValidationError(_l("That question belongs to another event."))
         event.check_editable()
         event.custom_fields.remove(field)  # delete-orphan removes the row
         db.session.flush()
@@ -414,7 +450,7 @@ class CustomFieldService:
     def move(event: Event, field: EventCustomField, offset: int) -> bool:
         """Swap a question with its neighbour (offset -1: up, +1: down)."""
         if field.event_id != event.id:
-            raise ValidationError("That question belongs to another event.")
+            raise ValidationError(_l("That question belongs to another event."))
         event.check_editable()
         fields = sorted(event.custom_fields, key=lambda f: (f.position, f.id))
         index = fields.index(field) + offset
@@ -427,9 +463,13 @@ class CustomFieldService:
         return True
 
 
+def _titles(sessions: list[EventSession]) -> str:
+    return ", ".join(f"“{s.title}”" for s in sessions)
+
+
 def require_editor(user: User, event: Event) -> None:
     if not user.can_edit_event(event):
-        raise PermissionDenied("Only the event's organizers can do that.")
+        raise PermissionDenied(_l("Only the event's organizers can do that."))
 
 
 # --- Organizer pages: venues and the live session-time check
@@ -439,7 +479,7 @@ class VenueService:
     @staticmethod
     def create(*, name: str, **fields: str) -> EventLocation:
         if not name or not name.strip():
-            raise ValidationError("Give the venue a name.", field="name")
+            raise ValidationError(_l("Give the venue a name."), field="name")
         venue = EventLocation(
             name=name.strip(), **{key: (value or "").strip() for key, value in fields.items()}
         )
@@ -456,9 +496,9 @@ def session_time_warnings(
     try:
         event.check_session_times(start_at, end_at, ignore)
     except ValidationError as error:
-        return [error.message]
+        return [str(error.message)]
     overlapping = event.overlapping_sessions(start_at, end_at, ignore)
     if overlapping:
-        names = ", ".join(f"“{s.title}”" for s in overlapping)
-        return [f"This session runs in parallel with {names}."]
+        return [str(_l("This session runs in parallel with %(names)s.",
+                       names=_titles(overlapping)))]
     return []

@@ -62,8 +62,8 @@ def test_times_are_shown_in_the_viewers_timezone(app, client):
     page = client.get("/account/sessions").get_data(as_text=True)
     [session] = sessions(app)
     seen = session.last_seen_at
-    tokyo = format_datetime(seen, "medium", tzinfo=ZoneInfo("Asia/Tokyo"), locale="en")
-    utc = format_datetime(seen, "medium", tzinfo=ZoneInfo("UTC"), locale="en")
+    tokyo = format_datetime(seen, "EEE d MMM y, HH:mm", tzinfo=ZoneInfo("Asia/Tokyo"), locale="en")
+    utc = format_datetime(seen, "EEE d MMM y, HH:mm", tzinfo=ZoneInfo("UTC"), locale="en")
     assert f'title="{tokyo}"' in page
     assert tokyo != utc  # Tokyo is UTC+9 all year
 
@@ -129,3 +129,27 @@ def test_delete_needs_the_current_password(app, client):
     assert "not your current password" in response.get_data(as_text=True)
     assert load_user(app, user.id).deleted_at is None
     assert client.get("/account/profile").status_code == 200
+
+
+def test_certifications_are_in_my_data_and_deleted_with_the_account(app, client):
+    from datetime import date
+
+    from app.accounts.models import UserCertification
+
+    user = create_user(app, email="ada@example.com", full_name="Ada Lovelace")
+    with app.app_context():
+        db.session.add(UserCertification(user_id=user.id, cert_type="ACLS", issuer="Resus Council",
+                                         issued_on=date(2024, 1, 1), expires_on=date(2030, 1, 1)))
+        db.session.commit()
+    log_in(client, "ada@example.com")
+    data = json.loads(client.get("/account/data.json").data)["data"]
+    assert data["account"]["certifications"] == [{
+        "cert_type": "ACLS", "issuer": "Resus Council", "issued_on": "2024-01-01",
+        "expires_on": "2030-01-01",
+    }]
+
+    response = post_form(client, "/account/delete", {"password": PASSWORD}, page="/account/privacy")
+    assert response.status_code == 200
+    with app.app_context():
+        count = sa.select(sa.func.count()).select_from(UserCertification)
+        assert db.session.scalar(count) == 0

@@ -155,3 +155,17 @@ def test_show_error_flashes_an_error_without_a_field(app, field):
 
         assert not form.name.errors
         assert get_flashed_messages(with_categories=True) == [("error", "Something went wrong.")]
+
+
+def test_a_domain_error_message_is_plain_text_even_from_a_lazy_string(app):
+    """Jinja treats lazy strings as safe HTML: a name inside a refusal must be escaped."""
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    from app.core.errors import ValidationError
+
+    with app.test_request_context():
+        error = ValidationError(lazy_gettext("%(name)s is taken.", name="<b>Eve</b>"))
+        assert type(error.message) is str
+        html = render_template_string("{{ message }}", message=error.message)
+    assert html == "&lt;b&gt;Eve&lt;/b&gt; is taken."

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from app.accounts.models import User
 from app.events.models import (
@@ -559,7 +560,9 @@ def test_schedule_groups_sessions_by_day_in_the_event_timezone(app, client, orga
     post_form(client, url, session_form(title="After midnight", start_at="2031-07-11T00:30",
                                         end_at="2031-07-11T01:00"))
     page = text(client.get(url))
-    assert "Thursday, July 10, 2031" in page and "Friday, July 11, 2031" in page
+    # Day headings read like every other date: "Thursday 10 July 2031".
+    for day in (date(2031, 7, 10), date(2031, 7, 11)):
+        assert format_date(day, "EEEE d MMMM y", locale="en") in page
 
 
 # --- Custom registration fields
@@ -728,3 +731,17 @@ def test_tampered_choices_are_field_errors(app, client, organizer):
     assert response.status_code == 422
     assert "Not a valid choice." in text(response)
     assert count(app, Event) == 0
+
+
+def test_session_titles_in_refusals_are_shown_as_text_not_html(app, client, summer_event):
+    url = manage(summer_event, "sessions")
+    post_form(client, url, session_form(title="<b>Opening</b>"))
+    refused = post_form(client, url, session_form(title="Second", start_at="2031-07-10T09:30",
+                                                  end_at="2031-07-10T10:30"))
+    assert refused.status_code == 422
+    assert "overlaps “&lt;b&gt;Opening&lt;/b&gt;”" in text(refused)
+    assert "<b>Opening</b>" not in text(refused)
+    check = post_form(client, manage(summer_event, "sessions/check"),
+                      session_form(start_at="2031-07-10T09:30"), page=url, headers=HTMX)
+    assert "overlaps “&lt;b&gt;Opening&lt;/b&gt;”" in text(check)
+    assert "<b>Opening</b>" not in text(check)

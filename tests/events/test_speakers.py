@@ -1,6 +1,7 @@
 """The organizer's speakers page over HTTP: typeahead, adding, assigning, removing, inviting by
 email, each seed-001 rule as one message, a speaker's own sessions, access, and SQL counts."""
 
+import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -11,7 +12,14 @@ from babel.dates import format_time
 
 from app.accounts.models import User
 from app.core.types import utcnow
-from app.events.models import Event, EventRole, EventUser, EventVisibility, SessionSpeaker
+from app.events.models import (
+    Event,
+    EventRole,
+    EventSession,
+    EventUser,
+    EventVisibility,
+    SessionSpeaker,
+)
 from app.events.services import SpeakerService
 from app.extensions import db
 from app.mailing.models import EmailLog
@@ -426,9 +434,10 @@ def test_my_sessions_shows_times_in_the_viewers_timezone(app):
     page = text(speaker.get(f"/events/{event.uuid}/my-sessions"))
     assert "Talk 2" in page and "Talk 1" not in page
     start = event.start_at + timedelta(hours=2)
-    tokyo = format_time(start, "short", tzinfo=ZoneInfo("Asia/Tokyo"), locale="en")
-    london = format_time(start, "short", tzinfo=ZoneInfo("Europe/London"), locale="en")
-    assert tokyo in page and london not in page and "Asia/Tokyo" in page
+    tokyo = format_time(start, "HH:mm", tzinfo=ZoneInfo("Asia/Tokyo"), locale="en")
+    london = format_time(start, "HH:mm", tzinfo=ZoneInfo("Europe/London"), locale="en")
+    shown = re.sub(r"<[^>]+>", "", page)  # not the UTC in <time datetime="…">
+    assert tokyo in shown and london not in shown and "Asia/Tokyo" in shown
 
 
 # --- Access
@@ -588,3 +597,43 @@ def test_certification_expiry_on_the_day_counts(app):
         db.session.commit()
     client = organizer_client(app, event)
     assert add(client, event, ada, session=event.sessions[0], headers=HTMX).status_code == 200
+
+
+# --- Locked sessions, and names in messages
+
+
+def test_a_live_sessions_speakers_cannot_be_removed(app):
+    event = make_event(app)
+    client = organizer_client(app, event)
+    ada = person(app, "ada@example.com", "Ada Lovelace")
+    add(client, event, ada, session=event.sessions[0])
+    with app.test_request_context():
+        assert db.session.get(EventSession, event.session_ids[0]).go_live()
+        db.session.commit()
+    remove_session = f"/events/{event.uuid}/sessions/{event.sessions[0]}/speakers/{ada.uuid}/remove"
+    refused = post_form(client, remove_session, page=speakers_page(event), headers=HTMX)
+    assert refused.status_code == 422
+    assert "“Talk 1” is live: its speakers can no longer be changed." in text(refused)
+    remove_event = f"/events/{event.uuid}/speakers/{ada.uuid}/remove"
+    refused = post_form(client, remove_event, page=speakers_page(event), headers=HTMX)
+    assert refused.status_code == 422
+    assert ("Ada Lovelace speaks at “Talk 1”, which is live or over: they stay a speaker of "
+            "this event.") in text(refused)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SessionSpeaker)) == 1
+    assert role_of(app, event, ada) == EventRole.SPEAKER
+
+
+def test_names_in_refusals_are_shown_as_text_not_html(app):
+    event = make_event(app)
+    client = organizer_client(app, event)
+    mallory = person(app, "mal@example.com", "<b>Mallory</b>")
+    add(client, event, mallory)
+    refused = add(client, event, mallory, headers=HTMX)
+    assert refused.status_code == 422
+    body = text(refused)
+    assert "&lt;b&gt;Mallory&lt;/b&gt; is already a speaker of this event." in body
+    assert "<b>Mallory</b>" not in body
+    flashed = add(client, event, mallory, follow_redirects=True)
+    assert "&lt;b&gt;Mallory&lt;/b&gt; is already a speaker of this event." in text(flashed)
+    assert "<b>Mallory</b>" not in text(flashed)

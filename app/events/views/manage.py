@@ -20,7 +20,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.forms import EmptyForm
 from app.core.errors import DomainError
-from app.core.forms import FORM_ERROR_STATUS, safe_next_url, show_error
+from app.core.forms import FORM_ERROR_STATUS, safe_next_url
+from app.core.forms import show_error as _show_error
 from app.core.htmx import is_htmx, redirect_to, render
 from app.events.forms import (
     CancelEventForm,
@@ -116,6 +117,12 @@ def event_day(day: date) -> str:
 def _manage_helpers() -> dict:
     return {"event_speakers_url": speakers_url, "event_time": event_time,
             "event_day": event_day, "event_datetime": event_datetime}
+
+
+def show_error(form, error: DomainError) -> None:
+    """`app.core.forms.show_error` with the message as plain text: a lazy message has
+    `__html__`, so Jinja would print the session titles in it unescaped."""
+    _show_error(form, DomainError(str(error.message), field=error.field))
 
 
 # --- Creating and editing
@@ -271,7 +278,7 @@ def _change_status(event: Event, change: Callable[[], None], done: str):
         change()
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(str(error.message), "error")
     else:
         db.session.commit()
         flash(done, "success")
@@ -338,7 +345,7 @@ def delete_event(event_uuid: uuid.UUID):
         event.delete_draft()
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(str(error.message), "error")
         return redirect_to(_manage_url(event))
     db.session.commit()
     flash(_("The draft “%(title)s” is deleted.", title=event.title), "success")
@@ -470,7 +477,7 @@ def _schedule_change(event_uuid: uuid.UUID, session_uuid: uuid.UUID, change, don
         change(event, session)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(str(error.message), "error")
     else:
         db.session.commit()
         if done:
@@ -560,7 +567,7 @@ def _fields_change(event_uuid: uuid.UUID, field_uuid: uuid.UUID, change, done: s
         change(event, field)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(str(error.message), "error")
     else:
         db.session.commit()
         if done:

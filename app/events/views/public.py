@@ -7,15 +7,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime as babel_format_datetime
-from flask import abort, current_app, flash, g, render_template, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask import abort, current_app, flash, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import User
 from app.core.cache import cache_page
 from app.core.htmx import is_htmx, redirect_to, render
+from app.core.templating import format_moment
 from app.events import ical, queries
 from app.events.models import Event, EventFormat
 from app.events.recurrence import Recurrence
@@ -29,20 +29,12 @@ def has_endpoint(name: str) -> bool:
 
 
 @bp.app_template_filter("datetime_in")
-def datetime_in(value: datetime | None, zone: ZoneInfo | str, format: str = "medium") -> str:
-    """A moment in a given timezone (the viewer's, or the event's for anonymous visitors),
-    formatted by Babel in the viewer's locale."""
-    if value is None:
-        return ""
-    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-    return babel_format_datetime(value, format, tzinfo=zone, locale=_request_locale())
-
-
-def _request_locale():
-    """The viewer's locale, looked up once per request (listings format many dates)."""
-    if "_convene_locale" not in g:
-        g._convene_locale = get_locale()
-    return g._convene_locale
+def datetime_in(
+    value: datetime | None, zone: ZoneInfo | str | None, format: str = "datetime_short"
+) -> str:
+    """A moment in a given timezone (the viewer's, or the event's for anonymous visitors):
+    `app.core.templating.format_moment`, with a named format or a Babel pattern."""
+    return format_moment(value, format, zone)
 
 
 def _first_url(*endpoints: str) -> str | None:

@@ -78,7 +78,8 @@ def board(event: Event, **extra) -> dict:
 
 def respond(event: Event, message: str, ok: bool, invite_form: InviteSpeakerForm | None = None):
     """HTMX gets the panel back with the message in its live region (422 on a refusal);
-    a plain form post gets a flash and a redirect to the page."""
+    a plain form post gets a flash and a redirect to the page. `message` is plain text: a
+    lazy message has `__html__`, so Jinja and the session cookie would take it for markup."""
     if is_htmx():
         context = board(event, message=message, ok=ok, invite_form=invite_form)
         status = 200 if ok else FORM_ERROR_STATUS
@@ -92,7 +93,7 @@ def commit_or_refuse(event: Event, action, success: str):
         action()
     except DomainError as error:
         db.session.rollback()
-        return respond(event, error.message, ok=False)
+        return respond(event, str(error.message), ok=False)
     db.session.commit()
     return respond(event, success, ok=True)
 
@@ -203,7 +204,7 @@ def invite_speaker(event_uuid: uuid.UUID):
             )
         except DomainError as error:
             db.session.rollback()
-            return invite_refused(event, form, error.message, error)
+            return invite_refused(event, form, str(error.message), error)
         db.session.commit()
         if emailed:
             message = _("%(email)s is invited: we emailed them a link to set a password.",
@@ -220,7 +221,7 @@ def invite_refused(event: Event, form: InviteSpeakerForm, message: str, error=No
     """The invitation form again, with what was typed, its errors and the message."""
     field = getattr(form, error.field, None) if error is not None and error.field else None
     if field is not None:
-        field.errors = [*field.errors, error.message]
+        field.errors = [*field.errors, str(error.message)]
     if is_htmx():
         return respond(event, message, ok=False, invite_form=form)
     flash(message, "error")
