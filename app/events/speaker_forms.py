@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.core.templating import datetime_range
 from app.events.models import EventSession, SpeakerRole
 
 ROLE_LABELS = {
@@ -26,14 +26,10 @@ def role_choices() -> list[SelectChoice]:
 
 
 def session_when(session: EventSession, zone: ZoneInfo | None = None) -> str:
-    """"Tue, 12 May 2026, 09:00–10:00" in `zone` (the event's own timezone by default),
-    formatted by Babel in the viewer's locale."""
-    zone = zone or session.event.tzinfo
-    start, end = session.start_at.astimezone(zone), session.end_at.astimezone(zone)
-    day = format_date(start.date(), "EEE, d MMM y")
-    return f"{day}, {format_time(start, 'short', rebase=False)}–" + format_time(
-        end, "short", rebase=False
-    )
+    """"Tue 12 May 2026, 09:00–10:00" in `zone` (the event's own timezone by default), in
+    the site's one range format."""
+    return datetime_range(session.start_at, session.end_at, zone or session.event.tzinfo,
+                          plain=True)
 
 
 def session_label(session: EventSession) -> str:

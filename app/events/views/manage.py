@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,8 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.forms import EmptyForm
 from app.core.errors import DomainError
-from app.core.forms import FORM_ERROR_STATUS, safe_next_url
-from app.core.forms import show_error as _show_error
+from app.core.forms import FORM_ERROR_STATUS, safe_next_url, show_error
 from app.core.htmx import is_htmx, redirect_to, render
 from app.events.forms import (
     CancelEventForm,
@@ -100,29 +98,9 @@ def speakers_url(event: Event) -> str | None:
     return url_for("events.manage_speakers", event_uuid=event.uuid)
 
 
-def event_time(event: Event, moment: datetime) -> str:
-    """A time of day in the event's own timezone (the organizer plans in it)."""
-    return format_time(event.local(moment), "short", rebase=False)
-
-
-def event_datetime(event: Event, moment: datetime) -> str:
-    return format_datetime(event.local(moment), "EEE d MMM y, HH:mm", rebase=False)
-
-
-def event_day(day: date) -> str:
-    return format_date(day, "full")
-
-
 @bp.app_context_processor
 def _manage_helpers() -> dict:
-    return {"event_speakers_url": speakers_url, "event_time": event_time,
-            "event_day": event_day, "event_datetime": event_datetime}
-
-
-def show_error(form, error: DomainError) -> None:
-    """`app.core.forms.show_error` with the message as plain text: a lazy message has
-    `__html__`, so Jinja would print the session titles in it unescaped."""
-    _show_error(form, DomainError(str(error.message), field=error.field))
+    return {"event_speakers_url": speakers_url}
 
 
 # --- Creating and editing
@@ -278,7 +256,7 @@ def _change_status(event: Event, change: Callable[[], None], done: str):
         change()
     except DomainError as error:
         db.session.rollback()
-        flash(str(error.message), "error")
+        flash(error.message, "error")
     else:
         db.session.commit()
         flash(done, "success")
@@ -345,7 +323,7 @@ def delete_event(event_uuid: uuid.UUID):
         event.delete_draft()
     except DomainError as error:
         db.session.rollback()
-        flash(str(error.message), "error")
+        flash(error.message, "error")
         return redirect_to(_manage_url(event))
     db.session.commit()
     flash(_("The draft “%(title)s” is deleted.", title=event.title), "success")
@@ -477,7 +455,7 @@ def _schedule_change(event_uuid: uuid.UUID, session_uuid: uuid.UUID, change, don
         change(event, session)
     except DomainError as error:
         db.session.rollback()
-        flash(str(error.message), "error")
+        flash(error.message, "error")
     else:
         db.session.commit()
         if done:
@@ -567,7 +545,7 @@ def _fields_change(event_uuid: uuid.UUID, field_uuid: uuid.UUID, change, done: s
         change(event, field)
     except DomainError as error:
         db.session.rollback()
-        flash(str(error.message), "error")
+        flash(error.message, "error")
     else:
         db.session.commit()
         if done:

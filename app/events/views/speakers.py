@@ -22,7 +22,6 @@ from app.events.speaker_forms import (
     AddSpeakerForm,
     AssignSpeakerForm,
     InviteSpeakerForm,
-    session_when,
 )
 from app.events.views import bp
 from app.extensions import db
@@ -70,7 +69,6 @@ def board(event: Event, **extra) -> dict:
         "speaker_count": sum(1 for entry in speakers if entry.is_event_speaker),
         "add_form": AddSpeakerForm(sessions, formdata=None),
         "assign_form": AssignSpeakerForm([entry.user for entry in speakers], formdata=None),
-        "when": session_when,
         "role_labels": ROLE_LABELS,
         **extra,
     }
@@ -93,7 +91,7 @@ def commit_or_refuse(event: Event, action, success: str):
         action()
     except DomainError as error:
         db.session.rollback()
-        return respond(event, str(error.message), ok=False)
+        return respond(event, error.message, ok=False)
     db.session.commit()
     return respond(event, success, ok=True)
 
@@ -204,7 +202,7 @@ def invite_speaker(event_uuid: uuid.UUID):
             )
         except DomainError as error:
             db.session.rollback()
-            return invite_refused(event, form, str(error.message), error)
+            return invite_refused(event, form, error.message, error)
         db.session.commit()
         if emailed:
             message = _("%(email)s is invited: we emailed them a link to set a password.",
@@ -221,7 +219,7 @@ def invite_refused(event: Event, form: InviteSpeakerForm, message: str, error=No
     """The invitation form again, with what was typed, its errors and the message."""
     field = getattr(form, error.field, None) if error is not None and error.field else None
     if field is not None:
-        field.errors = [*field.errors, str(error.message)]
+        field.errors = [*field.errors, error.message]
     if is_htmx():
         return respond(event, message, ok=False, invite_form=form)
     flash(message, "error")
@@ -236,5 +234,5 @@ def my_sessions(event_uuid: uuid.UUID):
     sessions = [s for s in event.get_sessions_with_speakers() if s.has_speaker(current_user)]
     return render_template(
         "events/speakers/my_sessions.html", event=event, sessions=sessions,
-        when=session_when, zone=current_user.tzinfo, role_labels=ROLE_LABELS,
+        zone=current_user.tzinfo, role_labels=ROLE_LABELS,
     )
