@@ -303,6 +303,13 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
                 field="start_at",
             )
 
+    def next_session_slot(self, length: timedelta = timedelta(hours=1)):
+        """Where a new session most likely goes: right after the last one (or at the start),
+        `length` long, never past the event's end. Times in UTC."""
+        ends = [s.end_at for s in self.get_schedule() if s.end_at < self.end_at]
+        start = max(ends, default=self.start_at)
+        return start, min(start + length, self.end_at)
+
     def add_session(self, **fields) -> EventSession:
         """Add a session after checking its times (seed 000 `add_session`)."""
         self.check_editable()

@@ -462,3 +462,15 @@ def test_messages_of_models_and_services_are_translated_when_shown(ctx, bracketi
     assert message(event.check_editable) == (
         "[This event is cancelled and can no longer be changed.]"
     )
+
+
+def test_the_next_session_slot_follows_the_last_session(ctx):
+    event = EventFactory()
+    hour = timedelta(hours=1)
+    assert event.next_session_slot() == (event.start_at, event.start_at + hour)
+    SessionFactory(event=event, start_at=event.start_at + hour, end_at=event.start_at + 3 * hour)
+    db.session.expire(event, ["sessions"])
+    assert event.next_session_slot() == (event.start_at + 3 * hour, event.start_at + 4 * hour)
+    SessionFactory(event=event, start_at=event.end_at - hour / 2, end_at=event.end_at)
+    db.session.expire(event, ["sessions"])
+    assert event.next_session_slot() == (event.start_at + 3 * hour, event.start_at + 4 * hour)

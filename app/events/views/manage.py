@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -375,8 +374,9 @@ def _render_sessions(event: Event, form: SessionForm, status: int = 200):
 def manage_sessions(event_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid, *_schedule_options())
     form = SessionForm(formdata=None)
-    form.start_at.data = event.local(event.start_at).replace(tzinfo=None)
-    form.end_at.data = form.start_at.data + min(event.end_at - event.start_at, timedelta(hours=1))
+    start, end = event.next_session_slot()
+    form.start_at.data = event.local(start).replace(tzinfo=None)
+    form.end_at.data = event.local(end).replace(tzinfo=None)
     return _render_sessions(event, form)
 
 
