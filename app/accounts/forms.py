@@ -15,14 +15,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.validators import ValidationError as WTFormsValidationError
 
 from app.accounts.passwords import MAX_LENGTH
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+def timezone_choices() -> list[SelectChoice]:
+    return [SelectChoice(name, name.replace("_", " ")) for name in sorted(available_timezones())]
 
 
 class SignUpForm(FlaskForm):

@@ -24,6 +24,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.accounts.forms import timezone_choices
@@ -76,8 +77,8 @@ def local_field(label, required: bool = True, **kwargs) -> DateTimeLocalField:
     return DateTimeLocalField(label, format=formats, validators=validators, **kwargs)
 
 
-def enum_choices(enum_class, labels: dict) -> list[tuple[str, str]]:
-    return [(member.value, labels[member]) for member in enum_class]
+def enum_choices(enum_class, labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(member.value, labels[member]) for member in enum_class]
 
 
 FORMAT_LABELS = {
@@ -158,12 +159,12 @@ class EventForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
         venues = db.session.scalars(sa.select(EventLocation).order_by(EventLocation.name))
-        self.venue_id.choices = [("", _l("— No venue —"))] + [
-            (venue.id, venue.one_line) for venue in venues
+        self.venue_id.choices = [SelectChoice("", _l("— No venue —"))] + [
+            SelectChoice(venue.id, venue.one_line) for venue in venues
         ]
         calendars = db.session.scalars(sa.select(Calendar).order_by(Calendar.name))
-        self.calendar_id.choices = [("", _l("— No calendar —"))] + [
-            (calendar.id, calendar.name) for calendar in calendars
+        self.calendar_id.choices = [SelectChoice("", _l("— No calendar —"))] + [
+            SelectChoice(calendar.id, calendar.name) for calendar in calendars
         ]
         categories = db.session.execute(
             sa.select(EventCategory.id, EventCategory.name, Calendar.name)
@@ -171,7 +172,8 @@ class EventForm(FlaskForm):
             .order_by(Calendar.name, EventCategory.name)
         ).all()
         self.category_ids.choices = [
-            (category_id, f"{calendar} · {name}") for category_id, name, calendar in categories
+            SelectChoice(category_id, f"{calendar} · {name}")
+            for category_id, name, calendar in categories
         ]
 
     @classmethod

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from app.core.cache import cache_page
@@ -153,10 +154,10 @@ class RecurrenceForm(FlaskForm):
     frequency = SelectField(
         _l("Repeats"),
         choices=[
-            (RecurrenceFrequency.DAILY.value, _l("Daily")),
-            (RecurrenceFrequency.WEEKLY.value, _l("Weekly")),
-            (RecurrenceFrequency.MONTHLY.value, _l("Monthly")),
-            (RecurrenceFrequency.YEARLY.value, _l("Yearly")),
+            SelectChoice(RecurrenceFrequency.DAILY.value, _l("Daily")),
+            SelectChoice(RecurrenceFrequency.WEEKLY.value, _l("Weekly")),
+            SelectChoice(RecurrenceFrequency.MONTHLY.value, _l("Monthly")),
+            SelectChoice(RecurrenceFrequency.YEARLY.value, _l("Yearly")),
         ],
         default=RecurrenceFrequency.WEEKLY.value,
     )
@@ -169,8 +170,13 @@ class RecurrenceForm(FlaskForm):
     weekdays = MultiCheckboxField(
         _l("On these days (weekly only)"),
         coerce=int,
-        choices=[(0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")),
-                 (3, _l("Thursday")), (4, _l("Friday")), (5, _l("Saturday")), (6, _l("Sunday"))],
+        choices=[
+            SelectChoice(number, name)
+            for number, name in enumerate((
+                _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+                _l("Saturday"), _l("Sunday"),
+            ))
+        ],
         validators=[Optional()],
         description=_l("Leave all unticked to repeat on the day of the first occurrence."),
     )
