@@ -257,11 +257,17 @@ def _full_event_options():
 
 def event_by_slug(slug: str) -> Event | None:
     """The event with everything its page shows, in a fixed number of queries."""
-    return db.session.scalar(
-        sa.select(Event)
-        .where(Event.slug == slug)
-        .options(*_full_event_options(), selectinload(Event.categories),
-                 joinedload(Event.calendar))
+    # Categories are joined into the event's query (one round trip fewer); unique() reads
+    # every row, so an event with several categories gets all of them.
+    return (
+        db.session.execute(
+            sa.select(Event)
+            .where(Event.slug == slug)
+            .options(*_full_event_options(), joinedload(Event.categories),
+                     joinedload(Event.calendar))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
 
 

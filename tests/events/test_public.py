@@ -384,3 +384,16 @@ def test_a_visitor_never_sees_a_stale_page_after_an_organizer_saves(app, client)
     )
     assert response.status_code == 303
     assert "Venue flooded" in page_text(client.get(path))
+
+
+def test_event_page_shows_every_category(app, client):
+    def build():
+        event = EventFactory(categories=[CategoryFactory(name="Cardiology"),
+                                         CategoryFactory(name="Nursing")])
+        return event.slug
+
+    slug = make(app, build)
+    with app.test_request_context():
+        from app.events.queries import event_by_slug
+
+        assert sorted(c.name for c in event_by_slug(slug).categories) == ["Cardiology", "Nursing"]
