@@ -249,3 +249,30 @@ SESSION_MACHINE = StateMachine(
         {"trigger": "cancel", "source": SessionStatus.SCHEDULED, "dest": SessionStatus.CANCELLED},
     ],
 )
+
+
+# --- Registrations (seed 003 "Registration Status"; DESIGN.md "State machines")
+
+
+class RegistrationStatus(enum.Enum):
+    CONFIRMED = "confirmed"  # holds a seat
+    WAITLISTED = "waitlisted"  # in line for a seat, first come first served
+    CANCELLED = "cancelled"  # terminal
+
+
+REGISTRATION_MACHINE = StateMachine(
+    noun="registration",
+    states=RegistrationStatus,
+    transitions=[
+        {
+            "trigger": "promote",
+            "source": RegistrationStatus.WAITLISTED,
+            "dest": RegistrationStatus.CONFIRMED,
+        },
+        {
+            "trigger": "cancel",
+            "source": [RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
+            "dest": RegistrationStatus.CANCELLED,
+        },
+    ],
+)

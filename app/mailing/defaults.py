@@ -101,6 +101,61 @@ DEFAULTS: dict[str, dict] = {
             + _FOOTER_HTML
         ),
     },
+    "registration_confirmed": {
+        "display_name": "Your registration is confirmed",
+        "description": "Sent when a registration takes a seat.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "event_title", "event_url", "site_url"],
+        "subject": "You are registered for {{ event_title }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "Your registration for “{{ event_title }}” is confirmed: a seat is yours.\n\n"
+            "{{ event_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>Your registration for “{{ event_title }}” is confirmed: a seat is yours.</p>"
+            '<p><a href="{{ event_url }}">See the event</a></p>' + _FOOTER_HTML
+        ),
+    },
+    "registration_waitlisted": {
+        "display_name": "You are on the waitlist",
+        "description": "Sent when a full event puts a registration on its waitlist.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "event_title", "event_url", "position", "site_url"],
+        "subject": "You are on the waitlist for {{ event_title }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "“{{ event_title }}” is full, so you are on its waitlist, number {{ position }} in "
+            "line. When a seat frees up, the first person in line gets it and we email you.\n\n"
+            "{{ event_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>“{{ event_title }}” is full, so you are on its waitlist, number {{ position }} "
+            "in line. When a seat frees up, the first person in line gets it and we email "
+            "you.</p>"
+            '<p><a href="{{ event_url }}">See the event</a></p>' + _FOOTER_HTML
+        ),
+    },
+    "registration_promoted": {
+        "display_name": "A seat is yours",
+        "description": "Sent when a waitlisted registration is promoted to a seat.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "event_title", "event_url", "site_url"],
+        "subject": "A seat freed up: you are registered for {{ event_title }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "A seat freed up for “{{ event_title }}” and it is yours: your registration is "
+            "now confirmed.\n\n{{ event_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>A seat freed up for “{{ event_title }}” and it is yours: your registration is "
+            "now confirmed.</p>"
+            '<p><a href="{{ event_url }}">See the event</a></p>' + _FOOTER_HTML
+        ),
+    },
 }
 
 
