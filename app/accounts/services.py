@@ -14,7 +14,7 @@ from app.accounts.models import User, UserCertification, UserSession, check_time
 from app.accounts.passwords import check_password_strength
 from app.core import privacy
 from app.core.errors import ValidationError
-from app.core.types import SystemEmail, canonical_email, utcnow
+from app.core.types import canonical_email, utcnow
 from app.extensions import db
 from app.mailing.services import MailService
 from app.states import USER_MACHINE, UserStatus
@@ -292,7 +292,7 @@ def export_account(user: User) -> dict:
 
 
 def anonymise_account(user: User) -> None:
-    user.email = SystemEmail(f"deleted-{user.uuid}@anonymized.local")
+    user.email = privacy.anonymised_email(user)
     user.full_name = "Deleted User"
     user.professional_title = ""
     user.credentials = ""

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.core.types import SystemEmail
+
 if TYPE_CHECKING:
     from app.accounts.models import User
 
@@ -26,6 +28,11 @@ class PrivacyHandler:
 
 
 _handlers: dict[str, PrivacyHandler] = {}
+
+
+def anonymised_email(user: User) -> SystemEmail:
+    """The address that replaces a deleted user's in every area (seed 003 "GDPR")."""
+    return SystemEmail(f"deleted-{user.uuid}@anonymized.local")
 
 
 def register(area: str, *, export: Exporter, anonymise: Anonymiser, order: int = 100) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.core import privacy
-from app.core.types import SystemEmail, utcnow
+from app.core.types import utcnow
 from app.extensions import db
 from app.jobs import enqueue
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
@@ -104,7 +104,7 @@ def anonymise_emails(user) -> None:
         sa.update(EmailLog)
         .where(EmailLog.user_id == user.id)
         .values(
-            recipient=SystemEmail(f"deleted-{user.uuid}@anonymized.local"),
+            recipient=privacy.anonymised_email(user),
             context=None,
             subject="",
             error="",

@@ -271,7 +271,7 @@ def anonymise_registrations(user) -> None:
         sa.update(Registration)
         .where(Registration.user_id == user.id)
         .values(
-            email=SystemEmail(f"deleted-{user.uuid}@anonymized.local"),
+            email=privacy.anonymised_email(user),
             full_name="Deleted User",
         )
         .execution_options(synchronize_session="fetch")
