@@ -10,6 +10,9 @@ import re
 import uuid
 
 from tests.conftest import create_user, csrf_token, log_in
+from tests.registrations import routes_attend, routes_outreach, routes_roster
+
+ROUTE_TABLES = (routes_attend, routes_roster, routes_outreach)
 
 SAMPLES = {
     "token": "not-a-real-token",
@@ -21,6 +24,8 @@ SAMPLES = {
     "user_uuid": str(uuid.uuid4()),
     "cert_uuid": str(uuid.uuid4()),
 }
+for _table in ROUTE_TABLES:
+    SAMPLES.update(_table.SAMPLES)
 STATIC_FILES = {"/static/": "css/app.css", "/admin/static/": "admin/js/helpers.js"}
 ROLES = ("anonymous", "user", "admin")
 
@@ -198,6 +203,10 @@ EXPECTED = {
     ("POST", "/account/certifications"): (302, 422, 422),
     ("POST", "/account/certifications/<uuid:cert_uuid>/delete"): (302, 404, 404),
 }
+
+
+for _table in ROUTE_TABLES:  # the registrations area keeps its rows next to its tests
+    EXPECTED.update(_table.SITE)
 
 
 def routes(app):

@@ -12,9 +12,12 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 import icalendar
-from flask import Response, current_app, url_for
+from flask import Response, current_app
 
+from app.core.urls import external_url
 from app.events.recurrence import WEEKDAY_CODES
+from app.mailing.attachments import Attachment
+from app.mailing.attachments import register as register_attachment
 from app.states import EventStatus, SessionStatus
 
 PRODID = "-//Convene//Convene events//EN"
@@ -52,7 +55,7 @@ def _base(
     component.add("dtstamp", stamp)
     component.add("summary", summary)
     component.add("location", f"{room}, {_location(event)}" if room else _location(event))
-    component.add("url", url_for("events.event_detail", slug=event.slug, _external=True))
+    component.add("url", external_url("events.event_detail", slug=event.slug))
     return component
 
 
@@ -128,3 +131,21 @@ def ics_response(body: bytes, filename: str) -> Response:
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def event_attachment(event_id: int) -> Attachment | None:
+    """The event as an .ics file attached to a message (registration confirmations)."""
+    from app.events.models import Event
+    from app.extensions import db
+
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return None
+    return Attachment(
+        filename=f"{event.slug}.ics",
+        content_type="text/calendar",
+        content=build_calendar(event.title, [event]),
+    )
+
+
+register_attachment("event_ics", event_attachment)

@@ -167,6 +167,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     )
     capacity: Mapped[int | None] = mapped_column()  # None: unlimited
     waitlist_enabled: Mapped[bool] = mapped_column(default=True)
+    # Attendees pick the sessions they attend; sessions with a capacity fill and waitlist.
+    session_signup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     max_speakers: Mapped[int | None] = mapped_column()  # None: no limit
     allow_parallel_sessions: Mapped[bool] = mapped_column(default=False)
     cpd_credits: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2), default=Decimal("0"))

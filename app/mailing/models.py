@@ -27,6 +27,22 @@ CONTEXT_SCHEMA = {
     "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
 }
 
+# Files built when the message is delivered, by a builder registered under `kind`
+# (app/mailing/attachments.py): the log row holds a reference, never the bytes.
+ATTACHMENTS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "kind": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
+            "id": {"type": "integer"},
+        },
+        "required": ["kind", "id"],
+        "additionalProperties": False,
+    },
+    "maxItems": 10,
+}
+
 _text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 
@@ -138,6 +154,7 @@ class EmailLog(Model):
     )
     error: Mapped[str] = mapped_column(sa.Text, default="")
     context: Mapped[dict | None] = mapped_column(ValidatedJSON(CONTEXT_SCHEMA))
+    attachments: Mapped[list | None] = mapped_column(ValidatedJSON(ATTACHMENTS_SCHEMA))
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

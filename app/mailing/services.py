@@ -12,22 +12,34 @@ from app.core import privacy
 from app.core.types import utcnow
 from app.extensions import db
 from app.jobs import enqueue
+from app.mailing.attachments import build_attachment, check_attachment_kind
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
 
 
 class MailService:
     @staticmethod
-    def send(template_name: str, recipient: str, context: dict, user=None) -> EmailLog:
+    def send(
+        template_name: str,
+        recipient: str,
+        context: dict,
+        user=None,
+        attachments: list[dict] | None = None,
+    ) -> EmailLog:
         """Queue a message; it is delivered by a job once the caller's transaction commits.
 
-        `context` must be JSON-serialisable: the job renders the template.
+        `context` must be JSON-serialisable: the job renders the template. `attachments` are
+        references ({"kind": "event_ics", "id": 5}) built into files at delivery
+        (app/mailing/attachments.py).
         """
+        for attachment in attachments or ():
+            check_attachment_kind(attachment["kind"])
         template = EmailTemplate.get_for(template_name)  # unknown names fail here, not later
         entry = EmailLog(
             template_name=template.internal_name,
             user_id=user.id if user is not None else None,
             recipient=recipient,
             context=dict(context),
+            attachments=list(attachments) if attachments else None,
             status=EmailStatus.QUEUED,
         )
         db.session.add(entry)
@@ -49,6 +61,13 @@ class MailService:
         html = template.render_content_html(context)
         if html:
             message.add_alternative(html, subtype="html")
+        for attachment in entry.attachments or ():
+            file = build_attachment(attachment["kind"], attachment["id"])
+            if file is not None:
+                maintype, _, subtype = file.content_type.partition("/")
+                message.add_attachment(
+                    file.content, maintype=maintype, subtype=subtype, filename=file.filename
+                )
         return message
 
     @staticmethod

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.errors import ValidationError
 from app.core.models import Model, SoftDeleteMixin
 from app.core.types import Email, UTCDateTime, enum_column, utcnow
-from app.events.models import DELETE_CHECKS, Event
+from app.events.models import DELETE_CHECKS, Event, EventCustomField, EventSession
 from app.extensions import db
 from app.states import REGISTRATION_MACHINE, RegistrationStatus
 
@@ -60,9 +60,21 @@ class Registration(SoftDeleteMixin, Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In-person check-in at the door; None: not checked in.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
     user = relationship("User")
+    answers: Mapped[list[CustomFieldResponse]] = relationship(
+        back_populates="registration",
+        cascade="all, delete-orphan",
+        order_by="(CustomFieldResponse.field_id, CustomFieldResponse.id)",
+    )
+    session_places: Mapped[list[SessionRegistration]] = relationship(
+        back_populates="registration",
+        cascade="all, delete-orphan",
+        order_by="SessionRegistration.id",
+    )
 
     def __str__(self) -> str:
         return f"{self.full_name or self.email} · {self.status.value}"
@@ -84,13 +96,153 @@ class Registration(SoftDeleteMixin, Model):
         self.cancelled_at = utcnow()
 
 
-def seats_taken(*criteria) -> int:
-    """How many registrations matching `criteria` hold a seat."""
-    return db.session.scalar(
-        sa.select(sa.func.count(Registration.id)).where(
-            *criteria, Registration.status.in_(SEAT_HOLDING_STATUSES)
-        )
+class CustomFieldResponse(Model):
+    """One answer to one registration question (seed 003 CustomFieldResponse; hard-deleted
+    with its registration). A multiple-choice answer is one row per chosen option, so that
+    "who answered X" is the same query for every question type."""
+
+    __tablename__ = "custom_field_responses"
+
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="CASCADE"), index=True
     )
+    field_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event_custom_fields.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str] = mapped_column(sa.Text)
+
+    registration: Mapped[Registration] = relationship(back_populates="answers")
+    field: Mapped[EventCustomField] = relationship()
+
+
+class SessionRegistration(Model):
+    """A registered attendee's place in one session of an event that offers session sign-up
+    (DESIGN.md "Decisions"). Fills and waitlists like a registration, through the same code."""
+
+    __tablename__ = "session_registrations"
+    __table_args__ = (
+        sa.Index(
+            "uq_session_registrations_live",
+            "registration_id",
+            "session_id",
+            unique=True,
+            sqlite_where=sa.text("status != 'cancelled'"),
+            postgresql_where=sa.text("status != 'cancelled'"),
+        ),
+        sa.Index(
+            "ix_session_registrations_session_status",
+            "session_id",
+            "status",
+            "waitlisted_at",
+            "id",
+        ),
+    )
+
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event_sessions.id", ondelete="CASCADE")
+    )
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration] = relationship(back_populates="session_places")
+    session: Mapped[EventSession] = relationship()
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in SEAT_HOLDING_STATUSES
+
+    def promote(self, actor=None) -> None:
+        REGISTRATION_MACHINE.fire(self, "promote", actor=actor)
+        self.confirmed_at = utcnow()
+
+    def cancel(self, actor=None) -> None:
+        REGISTRATION_MACHINE.fire(self, "cancel", actor=actor)
+        self.cancelled_at = utcnow()
+
+
+class EventInvitation(Model):
+    """An invitation to register, sent by an organizer to an address (seed 003; hard-deleted).
+    The link carries `token`; registering through it records `registered_at`."""
+
+    __tablename__ = "event_invitations"
+    __table_args__ = (sa.UniqueConstraint("event_id", "email"),)
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(Email)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="SET NULL"), index=True
+    )
+
+    event: Mapped[Event] = relationship()
+    invited_by = relationship("User")
+    registration: Mapped[Registration | None] = relationship()
+
+
+class EventReminder(Model):
+    """A reminder sent to the confirmed attendees `offset_minutes` before the event starts
+    (seed 003; hard-deleted). `send_at` is stored so the tick reads an index; rescheduling the
+    event moves it while the reminder is pending (`enqueued_at` is None)."""
+
+    __tablename__ = "event_reminders"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "offset_minutes"),
+        sa.CheckConstraint("offset_minutes > 0", name="offset_positive"),
+        sa.Index("ix_event_reminders_due", "enqueued_at", "send_at"),
+    )
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    offset_minutes: Mapped[int] = mapped_column()
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+
+class ReminderDelivery(Model):
+    """Proof that one registration received one reminder: the unique row decides, so a
+    second tick or a retried job never sends it twice."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (sa.UniqueConstraint("reminder_id", "registration_id"),)
+
+    reminder_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event_reminders.id", ondelete="CASCADE")
+    )
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+
+
+class AttendeeMessage(Model):
+    """A message an organizer sent to the event's attendees ("email attendees"): what was
+    sent, by whom, to which group and how many people."""
+
+    __tablename__ = "attendee_messages"
+
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    sent_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    audience: Mapped[str] = mapped_column(sa.String(20))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    recipient_count: Mapped[int] = mapped_column(default=0)
+
+    event: Mapped[Event] = relationship()
+    sent_by = relationship("User")
 
 
 def _refuse_deleting_with_registrations(event: Event) -> None:

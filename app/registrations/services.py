@@ -6,34 +6,35 @@ Services only flush. The caller commits — promptly: the lock taken here is hel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urljoin
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from app.core import privacy
 from app.core.errors import ValidationError
 from app.core.types import SystemEmail, utcnow
-from app.events.models import Event, EventRole, EventUser
+from app.core.urls import external_url
+from app.events.models import Event, EventRole, EventSession, EventUser
 from app.extensions import db
 from app.mailing.services import MailService
 from app.registrations.models import (
     LIVE_STATUSES,
+    SEAT_HOLDING_STATUSES,
     Registration,
-    seats_taken,
+    SessionRegistration,
 )
 from app.states import EventStatus, RegistrationStatus
 
 OPEN_STATUSES = (EventStatus.PUBLISHED, EventStatus.LIVE)
 
 
-# --- Capacity: the same code for an event and (later) a session with its own capacity
+# --- Capacity: the same code for an event and for a session with its own capacity
 
 
 class CapacityHolder(Protocol):
-    """Anything that has seats: an Event today, an EventSession with its own capacity later."""
+    """Anything that has seats: an Event, or an EventSession with its own capacity."""
 
     id: int
     capacity: int | None  # None: unlimited
@@ -74,6 +75,8 @@ def place_in(holder: CapacityHolder, taken: int, waitlist_enabled: bool) -> Regi
         return RegistrationStatus.CONFIRMED
     if waitlist_enabled:
         return RegistrationStatus.WAITLISTED
+    if isinstance(holder, EventSession):
+        raise ValidationError(_("“%(session)s” is full.", session=holder.title))
     raise ValidationError(_("This event is full."))
 
 
@@ -82,6 +85,84 @@ def free_seats(holder: CapacityHolder, taken: int) -> int | None:
     if holder.capacity is None:
         return None
     return max(holder.capacity - taken, 0)
+
+
+@dataclass(frozen=True)
+class SeatPool:
+    """The seats of one holder and the rows that take them: an event's registrations, or a
+    session's session registrations. Every seat decision goes through here, so an event
+    and a session fill, waitlist and promote the same way."""
+
+    holder: Event | EventSession
+    rows: type[Registration] | type[SessionRegistration]
+    belongs: sa.ColumnElement[bool]  # "this row is for this holder"
+    waitlist_enabled: bool
+
+    @classmethod
+    def of_event(cls, event: Event) -> SeatPool:
+        return cls(event, Registration, Registration.event_id == event.id,
+                   event.waitlist_enabled)
+
+    @classmethod
+    def of_session(cls, session: EventSession) -> SeatPool:
+        return cls(session, SessionRegistration, SessionRegistration.session_id == session.id,
+                   session.event.waitlist_enabled)
+
+    def lock(self) -> None:
+        lock_capacity(self.holder)
+        db.session.refresh(self.holder, ["capacity"])
+
+    def taken(self) -> int:
+        return db.session.scalar(
+            sa.select(sa.func.count(self.rows.id)).where(
+                self.belongs, self.rows.status.in_(SEAT_HOLDING_STATUSES)
+            )
+        )
+
+    def place(self) -> RegistrationStatus:
+        """The status of a newcomer. Call under lock()."""
+        return place_in(self.holder, self.taken(), self.waitlist_enabled)
+
+    def free(self) -> int | None:
+        return free_seats(self.holder, self.taken())
+
+    def next_in_line(self, limit: int | None = None) -> list:
+        query = (
+            sa.select(self.rows)
+            .where(self.belongs, self.rows.status == RegistrationStatus.WAITLISTED)
+            .order_by(self.rows.waitlisted_at, self.rows.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return list(db.session.scalars(query))
+
+    def fill_from_waitlist(self, actor=None) -> list:
+        """Promote waitlisted rows, first come first served, while seats are free. Call under
+        lock(); returns the rows promoted."""
+        free = self.free()
+        if free == 0:
+            return []
+        promoted = self.next_in_line(free)
+        for row in promoted:
+            row.promote(actor)
+        db.session.flush()
+        return promoted
+
+    def position(self, row) -> int | None:
+        """1 for the first in line; None when `row` is not waitlisted."""
+        if row.status != RegistrationStatus.WAITLISTED:
+            return None
+        ahead = db.session.scalar(
+            sa.select(sa.func.count(self.rows.id)).where(
+                self.belongs,
+                self.rows.status == RegistrationStatus.WAITLISTED,
+                sa.or_(
+                    self.rows.waitlisted_at < row.waitlisted_at,
+                    sa.and_(self.rows.waitlisted_at == row.waitlisted_at, self.rows.id < row.id),
+                ),
+            )
+        )
+        return ahead + 1
 
 
 # --- Registrations
@@ -121,15 +202,14 @@ class RegistrationService:
         """Register `user` for `event`: CONFIRMED while seats are left, else WAITLISTED (or
         refused when the waitlist is off). A second submit returns the live registration."""
         cls.check_open(event, user)
-        lock_capacity(event)
+        pool = SeatPool.of_event(event)
+        pool.lock()
         # Under the lock: a double submit that raced us has committed by now.
         existing = cls.find_live(event, user)
         if existing is not None:
             return existing
-        db.session.refresh(event, ["capacity", "waitlist_enabled", "status"])
-        status = place_in(
-            event, seats_taken(Registration.event_id == event.id), event.waitlist_enabled
-        )
+        db.session.refresh(event, ["waitlist_enabled", "status"])
+        status = SeatPool.of_event(event).place()
         now = utcnow()
         registration = Registration(
             event=event,
@@ -162,7 +242,7 @@ class RegistrationService:
         if registration.status == RegistrationStatus.CANCELLED:
             return []
         event = registration.event
-        lock_capacity(event)
+        SeatPool.of_event(event).lock()
         db.session.refresh(registration, ["status"])  # another request may have cancelled it
         if registration.status == RegistrationStatus.CANCELLED:
             return []
@@ -172,48 +252,34 @@ class RegistrationService:
 
     @staticmethod
     def fill_from_waitlist(event: Event, actor=None) -> list[Registration]:
-        """Promote waitlisted registrations, first come first served, while seats are free.
-        Call under lock_capacity(event)."""
-        db.session.refresh(event, ["capacity"])
-        free = free_seats(event, seats_taken(Registration.event_id == event.id))
-        query = (
-            sa.select(Registration)
-            .where(
-                Registration.event_id == event.id,
-                Registration.status == RegistrationStatus.WAITLISTED,
-            )
-            .order_by(Registration.waitlisted_at, Registration.id)
-        )
-        if free is not None:
-            if free == 0:
-                return []
-            query = query.limit(free)
-        promoted = list(db.session.scalars(query))
+        """Promote waitlisted registrations, first come first served, while seats are free,
+        and tell them. Call under the event's lock."""
+        promoted = SeatPool.of_event(event).fill_from_waitlist(actor)
         for registration in promoted:
-            registration.promote(actor)
             _notify(registration, "registration_promoted")
-        db.session.flush()
         return promoted
+
+    @staticmethod
+    def promote(registration: Registration, actor=None) -> None:
+        """Move one waitlisted registration to a seat out of turn (an organizer's choice); a
+        full event is refused: raise the capacity or cancel someone first."""
+        pool = SeatPool.of_event(registration.event)
+        pool.lock()
+        db.session.refresh(registration, ["status"])
+        if registration.status != RegistrationStatus.WAITLISTED:
+            raise ValidationError(_("Only a waitlisted registration can be moved to a seat."))
+        if pool.free() == 0:
+            raise ValidationError(
+                _("The event is full: raise its capacity or cancel a registration first.")
+            )
+        registration.promote(actor)
+        db.session.flush()
+        _notify(registration, "registration_promoted")
 
     @staticmethod
     def waitlist_position(registration: Registration) -> int | None:
         """1 for the first in line; None when the registration is not waitlisted."""
-        if registration.status != RegistrationStatus.WAITLISTED:
-            return None
-        ahead = db.session.scalar(
-            sa.select(sa.func.count(Registration.id)).where(
-                Registration.event_id == registration.event_id,
-                Registration.status == RegistrationStatus.WAITLISTED,
-                sa.or_(
-                    Registration.waitlisted_at < registration.waitlisted_at,
-                    sa.and_(
-                        Registration.waitlisted_at == registration.waitlisted_at,
-                        Registration.id < registration.id,
-                    ),
-                ),
-            )
-        )
-        return ahead + 1
+        return SeatPool.of_event(registration.event).position(registration)
 
 
 def _notify(registration: Registration, template: str, **extra) -> None:
@@ -232,11 +298,7 @@ def _notify(registration: Registration, template: str, **extra) -> None:
 
 
 def _event_url(event: Event) -> str:
-    """The event's public address; works in jobs and threads too (no request needed)."""
-    path = current_app.url_map.bind("localhost").build(
-        "events.event_detail", {"slug": event.slug}
-    )
-    return urljoin((current_app.config.get("SITE_URL") or "") + "/", path.lstrip("/"))
+    return external_url("events.event_detail", slug=event.slug)
 
 
 # --- Privacy

@@ -17,6 +17,8 @@ not the form. Before the organizer's request, the event must be exactly as it wa
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -24,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core.types import utcnow
 from app.events.models import (
     CustomFieldType,
     Event,
@@ -32,15 +35,28 @@ from app.events.models import (
     EventVisibility,
 )
 from app.extensions import db
+from app.registrations.models import (
+    AttendeeMessage,
+    EventInvitation,
+    EventReminder,
+    Registration,
+)
+from app.states import RegistrationStatus
 from tests.conftest import create_user, csrf_token, log_in
 from tests.factories import EventFactory, SessionFactory
+from tests.registrations import routes_attend, routes_outreach, routes_roster
 
 ROLES = ("anonymous", "attendee", "speaker", "other_organizer", "organizer")
 
 # Routes of the organizer area that do not name an event: anyone logged in may start an
 # event (they become its organizer) or add a venue for it.
 EVENTLESS_ROUTES = {"/events/new", "/events/validate", "/venues/new"}
-ORGANIZER_MODULES = {"app.events.views.manage", "app.events.views.speakers"}
+ORGANIZER_MODULES = {
+    "app.events.views.manage",
+    "app.events.views.speakers",
+    "app.registrations.views.roster",
+    "app.registrations.views.outreach",
+}
 
 # The rules under one event, shortened so that each row fits on a line.
 E = "/events/<uuid:event_uuid>"
@@ -155,6 +171,12 @@ EXPECTED_PRIVATE = {
 }
 
 
+# The registrations area keeps its rows next to its tests.
+for _table in (routes_attend, routes_roster, routes_outreach):
+    EXPECTED_PUBLIC.update(_table.EVENT_PUBLIC)
+    EXPECTED_PRIVATE.update(_table.EVENT_PRIVATE)
+
+
 def event_routes(app) -> set[tuple[str, str]]:
     """(method, rule) of every route that belongs to the organizers of an event."""
     return {
@@ -186,8 +208,9 @@ def make_people(app) -> SimpleNamespace:
 
 
 def build_event(app, people, visibility: EventVisibility) -> SimpleNamespace:
-    """A fresh published event with one session (its speaker), one registration question
-    and one attendee; returns the uuids the routes need."""
+    """A fresh published event with one session (its speaker), one registration question,
+    one attendee (registered, with a confirmed registration), one invitation and one
+    reminder; returns the uuids the routes need."""
     with app.test_request_context():
         get = lambda person: db.session.get(User, person.id)  # noqa: E731
         event = EventFactory(organizer=get(people.organizer), visibility=visibility)
@@ -196,10 +219,21 @@ def build_event(app, people, visibility: EventVisibility) -> SimpleNamespace:
         event.add_member(get(people.attendee), EventRole.ATTENDEE)
         field = EventCustomField(event=event, label="Dietary needs", position=1,
                                  field_type=CustomFieldType.SHORT_TEXT)
-        db.session.add(field)
+        now = utcnow()
+        registration = Registration(
+            event=event, user_id=people.attendee.id, email=people.attendee.email,
+            full_name="Anna Attendee", status=RegistrationStatus.CONFIRMED, confirmed_at=now,
+        )
+        invitation = EventInvitation(event=event, email="guest@example.com",
+                                     token=secrets.token_urlsafe(24), sent_at=now)
+        reminder = EventReminder(event=event, offset_minutes=60,
+                                 send_at=event.start_at - timedelta(hours=1))
+        db.session.add_all([field, registration, invitation, reminder])
         db.session.commit()
         return SimpleNamespace(event_uuid=event.uuid, session_uuid=session.uuid,
-                               field_uuid=field.uuid, user_uuid=people.speaker.uuid)
+                               field_uuid=field.uuid, user_uuid=people.speaker.uuid,
+                               registration_uuid=registration.uuid,
+                               invitation_uuid=invitation.uuid, reminder_uuid=reminder.uuid)
 
 
 def event_state(app, event_uuid) -> tuple:
@@ -218,6 +252,20 @@ def event_state(app, event_uuid) -> tuple:
             sorted((m.user_id, m.role) for m in event.members),
             sorted((f.uuid, f.position, f.label) for f in event.custom_fields),
             len(event.history),
+            sorted(db.session.execute(
+                sa.select(Registration.uuid, Registration.status, Registration.checked_in_at)
+                .where(Registration.event_id == event.id)
+            )),
+            sorted(db.session.execute(
+                sa.select(EventInvitation.email, EventInvitation.sent_at)
+                .where(EventInvitation.event_id == event.id)
+            )),
+            sorted(db.session.execute(
+                sa.select(EventReminder.offset_minutes, EventReminder.enqueued_at)
+                .where(EventReminder.event_id == event.id)
+            )),
+            db.session.scalar(sa.select(sa.func.count(AttendeeMessage.id))
+                              .where(AttendeeMessage.event_id == event.id)),
         )
         db.session.remove()
         return state
