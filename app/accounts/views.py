@@ -35,8 +35,7 @@ from app.accounts.models import UserCertification
 from app.accounts.services import AccountService, LoginError
 from app.accounts.tokens import InvalidToken
 from app.core import privacy
-from app.core.errors import DomainError
-from app.core.forms import FORM_ERROR_STATUS, safe_next_url, show_error
+from app.core.forms import FORM_ERROR_STATUS, attempt, safe_next_url
 from app.core.htmx import redirect_to, render
 from app.core.types import utcnow
 from app.extensions import db, limiter
@@ -58,19 +57,16 @@ def signup():
         return redirect(url_for("main.home"))
     form = SignUpForm()
     if form.validate_on_submit():
-        try:
-            user = AccountService.sign_up(
-                email=form.email.data,
-                password=form.password.data,
-                full_name=form.full_name.data,
-                timezone=form.timezone.data,
+        signed_up = attempt(lambda: AccountService.sign_up(
+            email=form.email.data,
+            password=form.password.data,
+            full_name=form.full_name.data,
+            timezone=form.timezone.data,
+        ), form)
+        if signed_up:
+            return redirect(
+                url_for("accounts.check_email", email=signed_up.value.email), code=303
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("accounts.check_email", email=user.email), code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
     return render_template("accounts/signup.html", form=form), status
 
@@ -180,17 +176,11 @@ def reset_password(token: str):
             "accounts/invalid_link.html", message=error.message, kind="reset", form=EmailForm()
         ), 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            AccountService.reset_password(token, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Your password is changed. Log in with your new password."), "success")
-            return redirect(url_for("accounts.login"), code=303)
+    new_password = lambda: AccountService.reset_password(token, form.password.data)  # noqa: E731
+    if form.validate_on_submit() and attempt(new_password, form):
+        logout_user()
+        flash(_("Your password is changed. Log in with your new password."), "success")
+        return redirect(url_for("accounts.login"), code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
     return render_template("accounts/reset_password.html", form=form, user=user), status
 
@@ -199,22 +189,15 @@ def reset_password(token: str):
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
-    if form.validate_on_submit():
-        try:
-            current_user.update_profile(
-                full_name=form.full_name.data,
-                professional_title=form.professional_title.data or "",
-                credentials=form.credentials.data or "",
-                bio=form.bio.data or "",
-                timezone=form.timezone.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("accounts.profile"), code=303)
+    if form.validate_on_submit() and attempt(lambda: current_user.update_profile(
+        full_name=form.full_name.data,
+        professional_title=form.professional_title.data or "",
+        credentials=form.credentials.data or "",
+        bio=form.bio.data or "",
+        timezone=form.timezone.data,
+    ), form):
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("accounts.profile"), code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
     return render_template("accounts/profile.html", form=form), status
 
@@ -274,13 +257,8 @@ def download_data():
 def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():
-        try:
-            AccountService.delete_account(current_user._get_current_object(), form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        user = current_user._get_current_object()
+        if attempt(lambda: AccountService.delete_account(user, form.password.data), form):
             logout_user()
             return render_template("accounts/deleted.html")
     return render_template("accounts/privacy.html", form=form), FORM_ERROR_STATUS

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import flash
 
 from app.core.errors import DomainError
+from app.extensions import db
+
+T = TypeVar("T")
 
 FORM_ERROR_STATUS = 422  # a form re-rendered with errors
 
@@ -18,6 +24,32 @@ def show_error(form, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What became of one operation: its result when it was committed, else the refusal."""
+
+    value: T | None = None
+    error: DomainError | None = None
+
+    def __bool__(self) -> bool:
+        return self.error is None
+
+
+def attempt(action: Callable[[], T], form: Any = None, *, show: bool = True) -> Outcome[T]:
+    """Run one operation as one transaction: commit what it did, or roll all of it back when
+    the domain refuses it and show why — on the form field the error names, else as a flashed
+    message (`show=False` leaves that to the caller, who reads `outcome.error`)."""
+    try:
+        value = action()
+    except DomainError as error:
+        db.session.rollback()
+        if show:
+            show_error(form, error)
+        return Outcome(error=error)
+    db.session.commit()
+    return Outcome(value=value)
 
 
 def safe_next_url(target: str | None, default: str) -> str:

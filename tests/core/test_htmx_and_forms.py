@@ -169,3 +169,62 @@ def test_a_domain_error_message_is_plain_text_even_from_a_lazy_string(app):
         assert type(error.message) is str
         html = render_template_string("{{ message }}", message=error.message)
     assert html == "&lt;b&gt;Eve&lt;/b&gt; is taken."
+
+
+# --- attempt: one operation, one transaction
+
+
+def _add_user(email: str, refuse: bool = False):
+    from app.accounts.models import User
+    from app.extensions import db
+
+    db.session.add(User(email=email, full_name="Someone"))
+    db.session.flush()
+    if refuse:
+        raise ValidationError("That address is taken.", field="name")
+    return email
+
+
+def _emails(app) -> list[str]:
+    import sqlalchemy as sa
+
+    from app.accounts.models import User
+    from app.extensions import db
+
+    with app.app_context():
+        emails = list(db.session.scalars(sa.select(User.email)))
+        db.session.remove()
+        return emails
+
+
+def test_attempt_commits_what_the_operation_did(app):
+    from app.core.forms import attempt
+
+    with app.test_request_context():
+        outcome = attempt(lambda: _add_user("kept@example.com"))
+        assert outcome and outcome.value == "kept@example.com" and outcome.error is None
+    assert _emails(app) == ["kept@example.com"]
+
+
+def test_attempt_rolls_back_a_refusal_and_shows_it_on_the_field(app):
+    from app.core.forms import attempt
+
+    with app.test_request_context(method="POST"):
+        form = NameForm(meta={"csrf": False})
+        outcome = attempt(lambda: _add_user("lost@example.com", refuse=True), form)
+        assert not outcome and outcome.value is None
+        assert form.name.errors == ["That address is taken."]
+    assert _emails(app) == []
+
+
+def test_attempt_flashes_a_refusal_without_a_form_or_leaves_it_to_the_caller(app):
+    from app.core.forms import attempt
+
+    with app.test_request_context():
+        attempt(lambda: _add_user("a@example.com", refuse=True))
+        assert get_flashed_messages(with_categories=True) == [("error", "That address is taken.")]
+    with app.test_request_context():
+        outcome = attempt(lambda: _add_user("b@example.com", refuse=True), show=False)
+        assert outcome.error.message == "That address is taken."
+        assert get_flashed_messages() == []
+    assert _emails(app) == []

@@ -22,8 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from app.core.cache import cache_page
-from app.core.errors import DomainError
-from app.core.forms import FORM_ERROR_STATUS, show_error
+from app.core.forms import FORM_ERROR_STATUS, attempt, show_error
 from app.core.htmx import redirect_to
 from app.core.types import utcnow
 from app.events import ical, queries
@@ -235,14 +234,9 @@ def edit_recurrence(event_uuid: UUID):
             show_error(form, problem)
         refused = bool(problems)
         if not problems:
-            try:
-                set_rule(event, form.rule())
-            except DomainError as error:  # a cancelled or closed event, say
-                db.session.rollback()
-                show_error(form, error)
-                refused = True
-            else:
-                db.session.commit()
+            # A cancelled or closed event, say, refuses a rule.
+            refused = not attempt(lambda: set_rule(event, form.rule()), form)
+            if not refused:
                 flash(_("The event now repeats: %(rule)s.",
                         rule=Recurrence.of(event).describe().lower()), "success")
                 return redirect_to(url_for("events.edit_recurrence", event_uuid=event.uuid))

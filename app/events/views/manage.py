@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.forms import EmptyForm
 from app.core.errors import DomainError
-from app.core.forms import FORM_ERROR_STATUS, safe_next_url, show_error
+from app.core.forms import FORM_ERROR_STATUS, attempt, safe_next_url, show_error
 from app.core.htmx import is_htmx, redirect_to, render
 from app.events.forms import (
     CancelEventForm,
@@ -125,16 +125,11 @@ def create_event():
     if not form.is_submitted():
         form.timezone.data = current_user.timezone
     elif _check_event_form(form):
-        try:
-            event = EventService.create(current_user, form.to_details())
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        created = attempt(lambda: EventService.create(current_user, form.to_details()), form)
+        if created:
             flash(_("“%(title)s” is saved as a draft. Add sessions, then publish it.",
-                    title=event.title), "success")
-            return redirect(_manage_url(event), code=303)
+                    title=created.value.title), "success")
+            return redirect(_manage_url(created.value), code=303)
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return render_template("events/manage/new.html", form=form), status
 
@@ -201,15 +196,10 @@ def create_venue():
     if form.validate_on_submit():
         fields = {name: getattr(form, name).data or "" for name in (
             "address", "city", "postal_code", "country", "url", "notes")}
-        try:
-            venue = VenueService.create(name=form.name.data, **fields)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        added = attempt(lambda: VenueService.create(name=form.name.data, **fields), form)
+        if added:
             flash(_("The venue “%(name)s” is added: choose it in the Venue list.",
-                    name=venue.name), "success")
+                    name=added.value.name), "success")
             return redirect(back, code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
     return render_template("events/manage/venue.html", form=form, back=back), status
@@ -251,13 +241,7 @@ def manage_event(event_uuid: uuid.UUID):
 
 def _change_status(event: Event, change: Callable[[], None], done: str):
     """Run one status change; refusals become a message. HTMX gets the status panel back."""
-    try:
-        change()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if attempt(change):
         flash(done, "success")
     if is_htmx():
         event = load_event_for_editing(event.uuid, *_overview_options())
@@ -318,13 +302,8 @@ def cancel_event(event_uuid: uuid.UUID):
 @login_required
 def delete_event(event_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid)
-    try:
-        event.delete_draft()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not attempt(event.delete_draft):
         return redirect_to(_manage_url(event))
-    db.session.commit()
     flash(_("The draft “%(title)s” is deleted.", title=event.title), "success")
     return redirect_to(url_for("events.dashboard"))
 
@@ -338,13 +317,8 @@ def reschedule_event(event_uuid: uuid.UUID):
         form.start_at.data = event.local(event.start_at).replace(tzinfo=None)
     elif form.validate():
         new_start = to_utc(form.start_at.data, event.tzinfo)
-        try:
-            event.reschedule(new_start, new_start + (event.end_at - event.start_at))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        new_end = new_start + (event.end_at - event.start_at)
+        if attempt(lambda: event.reschedule(new_start, new_end), form):
             flash(_("The event and its sessions are moved."), "success")
             return redirect(_manage_url(event), code=303)
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
@@ -386,14 +360,10 @@ def add_session(event_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid, *_schedule_options())
     form = SessionForm()
     if form.validate():
-        try:
-            session = event.add_session(**form.to_fields(event))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("“%(title)s” is added to the schedule.", title=session.title), "success")
+        added = attempt(lambda: event.add_session(**form.to_fields(event)), form)
+        if added:
+            flash(_("“%(title)s” is added to the schedule.", title=added.value.title),
+                  "success")
             return redirect(url_for("events.manage_sessions", event_uuid=event.uuid), code=303)
     # A rolled-back add leaves the event expired: render from a fresh load.
     event = load_event_for_editing(event_uuid, *_schedule_options())
@@ -432,16 +402,10 @@ def edit_session(event_uuid: uuid.UUID, session_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid, selectinload(Event.sessions))
     session = _session_of(event, session_uuid)
     form = SessionForm.for_session(session)
-    if form.is_submitted() and form.validate():
-        try:
-            event.update_session(session, **form.to_fields(event))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("“%(title)s” is saved.", title=session.title), "success")
-            return redirect(url_for("events.manage_sessions", event_uuid=event.uuid), code=303)
+    save = lambda: event.update_session(session, **form.to_fields(event))  # noqa: E731
+    if form.is_submitted() and form.validate() and attempt(save, form):
+        flash(_("“%(title)s” is saved.", title=session.title), "success")
+        return redirect(url_for("events.manage_sessions", event_uuid=event.uuid), code=303)
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return render_template(
         "events/manage/session_edit.html", event=event, session=session, form=form
@@ -451,15 +415,8 @@ def edit_session(event_uuid: uuid.UUID, session_uuid: uuid.UUID):
 def _schedule_change(event_uuid: uuid.UUID, session_uuid: uuid.UUID, change, done: str | None):
     event = load_event_for_editing(event_uuid, *_schedule_options())
     session = _session_of(event, session_uuid)
-    try:
-        change(event, session)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        if done:
-            flash(done % {"title": session.title}, "success")
+    if attempt(lambda: change(event, session)) and done:
+        flash(done % {"title": session.title}, "success")
     if is_htmx():
         event = load_event_for_editing(event_uuid, *_schedule_options())
         return render_template(
@@ -518,18 +475,13 @@ def add_field(event_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid, *_fields_options())
     form = CustomFieldForm()
     if form.validate():
-        try:
-            field = CustomFieldService.add(
-                event, label=form.label.data, field_type=CustomFieldType(form.field_type.data),
-                required=form.required.data, options=form.option_list(),
-                help_text=form.help_text.data or "",
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The question “%(label)s” is added.", label=field.label), "success")
+        added = attempt(lambda: CustomFieldService.add(
+            event, label=form.label.data, field_type=CustomFieldType(form.field_type.data),
+            required=form.required.data, options=form.option_list(),
+            help_text=form.help_text.data or "",
+        ), form)
+        if added:
+            flash(_("The question “%(label)s” is added.", label=added.value.label), "success")
             return redirect(url_for("events.manage_fields", event_uuid=event.uuid), code=303)
     event = load_event_for_editing(event_uuid, *_fields_options())
     return render_template(
@@ -541,15 +493,8 @@ def _fields_change(event_uuid: uuid.UUID, field_uuid: uuid.UUID, change, done: s
     event = load_event_for_editing(event_uuid, *_fields_options())
     field = _field_of(event, field_uuid)
     label = field.label
-    try:
-        change(event, field)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        if done:
-            flash(done % {"label": label}, "success")
+    if attempt(lambda: change(event, field)) and done:
+        flash(done % {"label": label}, "success")
     if is_htmx():
         event = load_event_for_editing(event_uuid, *_fields_options())
         return render_template("events/manage/_fields.html", event=event, actions=EmptyForm())

@@ -11,8 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import User
-from app.core.errors import DomainError
-from app.core.forms import FORM_ERROR_STATUS
+from app.core.forms import FORM_ERROR_STATUS, attempt
 from app.core.htmx import is_htmx, render
 from app.events.models import Event, EventSession
 from app.events.permissions import EventPermission
@@ -87,12 +86,9 @@ def respond(event: Event, message: str, ok: bool, invite_form: InviteSpeakerForm
 
 
 def commit_or_refuse(event: Event, action, success: str):
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        return respond(event, error.message, ok=False)
-    db.session.commit()
+    done = attempt(action, show=False)
+    if not done:
+        return respond(event, done.error.message, ok=False)
     return respond(event, success, ok=True)
 
 
@@ -195,15 +191,13 @@ def invite_speaker(event_uuid: uuid.UUID):
     event = load_event(event_uuid, EventPermission.MANAGE_SPEAKERS)
     form = InviteSpeakerForm(event.get_schedule())
     if form.validate_on_submit():
-        try:
-            user, emailed = SpeakerService.invite_speaker(
-                event, current_user, email=form.email.data, full_name=form.full_name.data or "",
-                session=form.chosen_session, role=form.chosen_role,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            return invite_refused(event, form, error.message, error)
-        db.session.commit()
+        invited = attempt(lambda: SpeakerService.invite_speaker(
+            event, current_user, email=form.email.data, full_name=form.full_name.data or "",
+            session=form.chosen_session, role=form.chosen_role,
+        ), show=False)
+        if not invited:
+            return invite_refused(event, form, invited.error.message, invited.error)
+        user, emailed = invited.value
         if emailed:
             message = _("%(email)s is invited: we emailed them a link to set a password.",
                         email=user.email)
