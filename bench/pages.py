@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import serve, stop  # noqa: E402
 
 EVENTS, SESSIONS_PER_EVENT, SPEAKERS = 10_000, 5, 2_000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -130,31 +129,11 @@ def build_database(url: str, instance: Path) -> None:
                 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(url: str, instance: Path, page_cache: bool) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
-           "PAGE_CACHE": "1" if page_cache else "0", "STORAGE_DIR": str(instance / "files"),
-           "MAIL_DIR": str(instance / "mail")}
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(WORKERS), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, base
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
+def start_app(url: str, instance: Path, page_cache: bool) -> tuple[subprocess.Popen, str]:
+    return serve({"DATABASE_URL": url, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
+                  "PAGE_CACHE": "1" if page_cache else "0",
+                  "STORAGE_DIR": str(instance / "files"), "MAIL_DIR": str(instance / "mail")},
+                 WORKERS)
 
 
 def measure(base: str, paths: list[str], seconds: int) -> float:
@@ -192,7 +171,7 @@ def run(url: str, instance: Path, page_cache: bool) -> dict[str, float]:
     """Median ratio to /healthz per URL group over interleaved rounds: each round measures
     the baseline and every group back to back, so a load swing on this shared machine moves
     numerator and denominator together."""
-    process, base = serve(url, instance, page_cache)
+    process, base = start_app(url, instance, page_cache)
     try:
         urls = url_sets()
         for paths in urls.values():  # warm up every worker and every URL once
@@ -208,8 +187,7 @@ def run(url: str, instance: Path, page_cache: bool) -> dict[str, float]:
         result.update({name: statistics.median(values) for name, values in ratios.items()})
         return result
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        stop(process)
 
 
 def main() -> int:
