@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Template
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Model
+from app.core.sandbox import html_env, template_problems, text_env
 from app.core.types import Email, UTCDateTime, ValidatedJSON, enum_column
 from app.extensions import db
 
@@ -43,8 +44,11 @@ ATTACHMENTS_SCHEMA = {
     "maxItems": 10,
 }
 
-_text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    """Compiling costs milliseconds and a site sends the same few templates again and
+    again: keep the compiled ones (an edited template is a new source, so a new entry)."""
+    return (html_env if html else text_env).from_string(source)
 
 
 class EmailTemplateType(enum.Enum):
@@ -90,41 +94,33 @@ class EmailTemplate(Model):
 
     def render_subject(self, context: dict) -> str:
         # Headers are one line: a template must not be able to inject another header.
-        subject = _text_env.from_string(self.subject).render(context)
+        subject = _compiled(self.subject, False).render(context)
         return " ".join(subject.split())
 
     def render_content_text(self, context: dict) -> str:
-        return _text_env.from_string(self.content_text).render(context)
+        return _compiled(self.content_text, False).render(context)
 
     def render_content_html(self, context: dict) -> str | None:
         if not self.content_html:
             return None
-        return _html_env.from_string(self.content_html).render(context)
+        return _compiled(self.content_html, True).render(context)
 
     def validate_templates(self) -> dict[str, list[str]]:
         """Errors per field: syntax errors (with the line) and variables not in `variables`."""
         errors: dict[str, list[str]] = {}
         allowed = set(self.variables or [])
         for name, source, env in (
-            ("subject", self.subject, _text_env),
-            ("content_text", self.content_text, _text_env),
-            ("content_html", self.content_html, _html_env),
+            ("subject", self.subject, text_env),
+            ("content_text", self.content_text, text_env),
+            ("content_html", self.content_html, html_env),
         ):
             if not source:
                 if name != "content_html":
                     errors.setdefault(name, []).append("This template cannot be empty.")
                 continue
-            try:
-                parsed = env.parse(source)
-            except TemplateSyntaxError as exc:
-                errors.setdefault(name, []).append(f"Line {exc.lineno}: {exc.message}")
-                continue
-            unknown = sorted(meta.find_undeclared_variables(parsed) - allowed)
-            if unknown:
-                errors.setdefault(name, []).append(
-                    f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-                    f"Available: {', '.join(sorted(allowed)) or 'none'}."
-                )
+            problems = template_problems(source, allowed, env)
+            if problems:
+                errors[name] = problems
         return errors
 
 

@@ -249,3 +249,17 @@ def test_flask_mail_seed_reports_how_many(app):
     assert f"{len(DEFAULTS)} email template(s) added." in first.output
     second = runner.invoke(args=["mail", "seed"])
     assert "0 email template(s) added." in second.output
+
+
+def test_a_template_cannot_build_a_huge_value_while_checked_or_rendered():
+    """`{{ 9 ** 9 ** 9 }}` would run for minutes: Jinja folds constants when it parses, and
+    the sandbox alone does not stop `**` or `*` (app/core/sandbox.py intercepts both)."""
+    from jinja2.exceptions import SecurityError
+
+    t = template(subject="Hi", content_text="{{ 9 ** (9 ** 9) }} {{ 'x' * 10 ** 9 }}")
+    assert t.validate_templates() == {}
+    with pytest.raises(SecurityError):
+        t.render_content_text({})
+    t = template(subject="Hi", content_text="{{ 'x' * 1000000 }}")
+    with pytest.raises(SecurityError):
+        t.render_content_text({})
