@@ -12,7 +12,7 @@ from flask import Flask, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import FilterEmpty, FilterEqual
 from flask_admin.form.fields import JSONField
 from flask_admin.menu import MenuLink
 from flask_admin.model import typefmt
@@ -27,7 +27,8 @@ from app.events.models import Calendar, Event, EventCategory, EventLocation, Eve
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate, EmailTemplateType
-from app.states import EventStatus, UserStatus
+from app.registrations.models import AttendeeMessage, Registration
+from app.states import EventStatus, RegistrationStatus, UserStatus
 
 
 class AdminOnly:
@@ -288,6 +289,35 @@ class EventCategoryAdmin(AdminModelView):
     form_columns = ("calendar", "name")
 
 
+# --- Registrations: inspection; cancelling, promoting and check-in happen on the organizer's
+# attendee page, through RegistrationService (the seats and the waitlist).
+
+
+class RegistrationAdmin(AdminModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ("event", "full_name", "email", "status", "created_at", "checked_in_at")
+    column_searchable_list = ("full_name", "email", "event.title")
+    column_filters = (
+        enum_filter(Registration.status, RegistrationStatus, "Status"),
+        "event.title",
+        FilterEmpty(Registration.checked_in_at, "Not checked in"),
+    )
+    column_formatters = {"status": _enum_formatter}
+    column_default_sort = ("created_at", True)
+    column_details_list = (
+        "event", "uuid", "full_name", "email", "user", "status", "created_at", "confirmed_at",
+        "waitlisted_at", "cancelled_at", "checked_in_at", "deleted_at",
+    )
+
+
+class AttendeeMessageAdmin(AdminModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ("created_at", "event", "subject", "audience", "recipient_count", "sent_by")
+    column_searchable_list = ("subject", "event.title")
+    column_filters = ("audience", "event.title")
+    column_default_sort = ("created_at", True)
+
+
 def register_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
@@ -303,5 +333,9 @@ def register_admin(app: Flask) -> Admin:
     admin.add_view(EventLocationAdmin(EventLocation, db, name="Venues", category="Events"))
     admin.add_view(CalendarAdmin(Calendar, db, name="Calendars", category="Events"))
     admin.add_view(EventCategoryAdmin(EventCategory, db, name="Categories", category="Events"))
+    admin.add_view(RegistrationAdmin(Registration, db, name="Registrations",
+                                     category="Registrations"))
+    admin.add_view(AttendeeMessageAdmin(AttendeeMessage, db, name="Attendee messages",
+                                        category="Registrations"))
     admin.add_link(MenuLink(name="Back to Convene", url="/"))
     return admin

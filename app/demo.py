@@ -161,8 +161,47 @@ def load_events() -> list[str]:
     return ["  events: a 3-day conference, a webinar, a draft and a weekly journal club"]
 
 
+def load_registrations() -> list[str]:
+    """Questions and registrations for the conference, a full webinar with someone on its
+    waitlist, and invitations to the conference."""
+    from app.events.models import CustomFieldType, Event, EventCustomField
+    from app.registrations.answers import input_name
+    from app.registrations.invitations import InvitationService
+    from app.registrations.models import Registration
+    from app.registrations.services import RegistrationService
+
+    if db.session.scalar(sa.select(Registration.id).limit(1)) is not None:
+        return []
+    conference = db.session.scalar(sa.select(Event).where(Event.title == "Northern Cardiology "
+                                                                       "Update"))
+    webinar = db.session.scalar(sa.select(Event).where(Event.title == "Wound care webinar"))
+    if conference is None or webinar is None:
+        return []
+    diet = EventCustomField(event=conference, label="Dietary needs", position=1,
+                            field_type=CustomFieldType.SINGLE_CHOICE, required=True,
+                            options=["None", "Vegetarian", "Vegan", "Gluten-free"])
+    number = EventCustomField(event=conference, label="Professional registration number",
+                              position=2, field_type=CustomFieldType.SHORT_TEXT,
+                              help_text="GMC, NMC or HCPC number, for your CPD certificate.")
+    db.session.add_all([diet, number])
+    db.session.flush()
+    choices = ["None", "Vegetarian", "Vegan"]
+    attendees = [_user(f"attendee{n}@example.com") for n in (1, 2, 3)]
+    for n, attendee in enumerate(attendees):
+        RegistrationService.register(conference, attendee, answers={
+            input_name(diet): choices[n], input_name(number): f"GMC {7100230 + n}",
+        })
+    webinar.capacity = 2
+    for attendee in attendees:  # the third is waitlisted
+        RegistrationService.register(webinar, attendee, answers={})
+    InvitationService.invite(conference, _user("organizer@example.com"),
+                             "colleague1@example.com, colleague2@example.com")
+    return ["  registrations: 3 for the conference, a full webinar with a waitlist, "
+            "2 invitations"]
+
+
 DEMO_LOADERS: list[Callable[[], list[str]]] = [
-    load_mail_templates, load_users, load_speakers, load_events,
+    load_mail_templates, load_users, load_speakers, load_events, load_registrations,
 ]
 
 

@@ -131,6 +131,7 @@ class EventForm(FlaskForm):
         description=_l("Leave empty for no limit."),
     )
     waitlist_enabled = BooleanField(_l("Offer a waitlist when the event is full"), default=True)
+    session_signup = BooleanField(_l("Attendees pick their sessions"))
     max_speakers = IntegerField(
         _l("Maximum speakers"), validators=[Optional()],
         description=_l("Leave empty for no limit."),
@@ -208,6 +209,7 @@ class EventForm(FlaskForm):
             venue_id=self.venue_id.data,
             capacity=self.capacity.data,
             waitlist_enabled=bool(self.waitlist_enabled.data),
+            session_signup=bool(self.session_signup.data),
             max_speakers=self.max_speakers.data,
             allow_parallel_sessions=bool(self.allow_parallel_sessions.data),
             cpd_credits=(self.cpd_credits.data or "0").strip(),

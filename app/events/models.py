@@ -394,6 +394,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         for opens in ("registration_opens_at", "registration_closes_at"):
             if getattr(self, opens) is not None:
                 setattr(self, opens, getattr(self, opens) + shift)
+        for hook in START_MOVED_HOOKS:
+            hook(self)
 
     # --- People (seed 000 / 001)
 
@@ -561,6 +563,14 @@ class EventSpeaker(NamedTuple):
 PUBLISH_CHECKS: list = []
 CLOSE_CHECKS: list = []
 DELETE_CHECKS: list = []
+# Other areas follow an event's life (registrations: default reminders on creation, pending
+# reminders moved with the start). Each hook takes the event, only flushes, raises nothing.
+CREATED_HOOKS: list = []
+START_MOVED_HOOKS: list = []
+# Seats (registrations): CAPACITY_CHECKS may refuse a new capacity of an event or a session
+# (hook(holder, capacity)); CAPACITY_CHANGED_HOOKS run after it is applied (hook(holder)).
+CAPACITY_CHECKS: list = []
+CAPACITY_CHANGED_HOOKS: list = []
 
 
 class EventSession(TimeRangeMixin, Model):

@@ -19,6 +19,10 @@ from app.accounts.models import User, check_timezone
 from app.accounts.services import AccountService
 from app.core.errors import PermissionDenied, ValidationError
 from app.events.models import (
+    CAPACITY_CHANGED_HOOKS,
+    CAPACITY_CHECKS,
+    CREATED_HOOKS,
+    START_MOVED_HOOKS,
     CustomFieldType,
     Event,
     EventCustomField,
@@ -71,6 +75,7 @@ class EventDetails:
     venue_id: int | None = None
     capacity: int | None = None
     waitlist_enabled: bool = True
+    session_signup: bool = False
     max_speakers: int | None = None
     allow_parallel_sessions: bool = False
     cpd_credits: Decimal | str | None = Decimal("0")
@@ -162,6 +167,8 @@ class EventService:
         event.add_member(organizer, EventRole.ORGANIZER)
         event.record_transition(None, event.status, actor=organizer, reason="Created")
         db.session.flush()
+        for hook in CREATED_HOOKS:
+            hook(event)
         return event
 
     @staticmethod
@@ -170,9 +177,40 @@ class EventService:
         problems = check_details(details, event)
         if problems:
             raise problems[0]
+        start_before = event.start_at
+        capacity_changed = details.capacity != event.capacity
+        if capacity_changed:
+            _check_capacity(event, details.capacity)
         _apply(event, details)
         db.session.flush()
+        if event.start_at != start_before:
+            for hook in START_MOVED_HOOKS:
+                hook(event)
+        if capacity_changed:
+            _capacity_changed(event)
         return event
+
+    @staticmethod
+    def update_session(event: Event, session: EventSession, **fields) -> None:
+        """event.update_session; a new capacity is checked against the places taken, and
+        places it frees go to the session's waitlist."""
+        capacity_changed = "capacity" in fields and fields["capacity"] != session.capacity
+        if capacity_changed:
+            _check_capacity(session, fields["capacity"])
+        event.update_session(session, **fields)
+        db.session.flush()
+        if capacity_changed:
+            _capacity_changed(session)
+
+
+def _check_capacity(holder: Event | EventSession, capacity: int | None) -> None:
+    for check in CAPACITY_CHECKS:
+        check(holder, capacity)
+
+
+def _capacity_changed(holder: Event | EventSession) -> None:
+    for hook in CAPACITY_CHANGED_HOOKS:
+        hook(holder)
 
 
 def _apply(event: Event, details: EventDetails) -> None:
@@ -188,6 +226,7 @@ def _apply(event: Event, details: EventDetails) -> None:
     event.venue_id = details.venue_id if details.format.has_venue else None
     event.capacity = details.capacity
     event.waitlist_enabled = details.waitlist_enabled
+    event.session_signup = details.session_signup
     event.max_speakers = details.max_speakers
     event.allow_parallel_sessions = details.allow_parallel_sessions
     event.cpd_credits = Decimal(str(details.cpd_credits or 0))

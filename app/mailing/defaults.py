@@ -156,6 +156,117 @@ DEFAULTS: dict[str, dict] = {
             '<p><a href="{{ event_url }}">See the event</a></p>' + _FOOTER_HTML
         ),
     },
+    # Attendee side of registration (app/registrations/views/attend.py).
+    "guest_registration": {
+        "display_name": "Registered as a guest: choose a password",
+        "description": "Sent when someone registers for an event without an account; the link "
+        "sets a password and activates the account made for them.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "event_title", "set_password_url", "site_url"],
+        "subject": "Choose a password to manage your registration for {{ event_title }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "You registered for “{{ event_title }}” on Convene, so we made an account for this "
+            "email address. To see, change or cancel your registration, choose a password "
+            "within one hour:\n\n"
+            "{{ set_password_url }}\n\n"
+            "Later, use “Forgot password” on the login page with this email address to get a "
+            "new link. If you did not register, ignore this message." + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>You registered for “{{ event_title }}” on Convene, so we made an account for "
+            "this email address. To see, change or cancel your registration, choose a password "
+            "within one hour:</p>"
+            '<p><a href="{{ set_password_url }}">Choose my password</a></p>'
+            "<p>Later, use “Forgot password” on the login page with this email address to get "
+            "a new link. If you did not register, ignore this message.</p>" + _FOOTER_HTML
+        ),
+    },
+    "session_place_confirmed": {
+        "display_name": "A session place is yours",
+        "description": "Sent when someone waiting for a place in a session (session sign-up) "
+        "gets one because another attendee dropped the session or cancelled.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": [
+            "user_name", "event_title", "event_url", "session_title", "registration_url",
+            "site_url",
+        ],
+        "subject": "A place freed up: you are in “{{ session_title }}”",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "A place freed up in “{{ session_title }}” ({{ event_title }}) and it is yours: "
+            "you are no longer on its waitlist.\n\n"
+            "Your registration: {{ registration_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>A place freed up in “{{ session_title }}” ({{ event_title }}) and it is yours: "
+            "you are no longer on its waitlist.</p>"
+            '<p><a href="{{ registration_url }}">See your registration</a></p>' + _FOOTER_HTML
+        ),
+    },
+    # "Email attendees" (app/registrations/messages.py): the organizer's subject and body,
+    # already rendered for this recipient in the sandbox, are passed in as plain text.
+    "attendee_message": {
+        "display_name": "A message from the organizers",
+        "description": "Sent when an organizer emails the attendees of an event.",
+        "template_type": EmailTemplateType.NOTIFICATION,
+        "variables": [
+            "message_subject", "message_body", "user_name", "event_title", "event_url",
+            "site_url",
+        ],
+        "subject": "{{ message_subject }}",
+        "content_text": (
+            "{{ message_body }}\n\n"
+            "You receive this message because you registered for “{{ event_title }}”:\n"
+            "{{ event_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            '<div style="white-space:pre-wrap">{{ message_body }}</div>'
+            "<p>You receive this message because you registered for "
+            '<a href="{{ event_url }}">{{ event_title }}</a>.</p>' + _FOOTER_HTML
+        ),
+    },
+    "event_invitation": {
+        "display_name": "Invitation to register",
+        "description": "Sent when an organizer invites an address to an event; the link opens "
+        "the registration form with the address filled in.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["event_title", "event_when", "inviter_name", "register_url", "site_url"],
+        "subject": "You are invited to {{ event_title }}",
+        "content_text": (
+            "Hello,\n\n"
+            "{{ inviter_name }} invites you to “{{ event_title }}” ({{ event_when }}).\n\n"
+            "To register, open this link:\n\n{{ register_url }}\n\n"
+            "If you did not expect this invitation, ignore this message." + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello,</p>"
+            "<p>{{ inviter_name }} invites you to “{{ event_title }}” ({{ event_when }}).</p>"
+            '<p><a href="{{ register_url }}">Register for {{ event_title }}</a></p>'
+            "<p>If you did not expect this invitation, ignore this message.</p>" + _FOOTER_HTML
+        ),
+    },
+    "event_reminder": {
+        "display_name": "Event reminder",
+        "description": "Sent to confirmed attendees at the event's reminder times (7 days, "
+        "1 day and 1 hour before the start unless the organizer chose others).",
+        "template_type": EmailTemplateType.NOTIFICATION,
+        "variables": ["user_name", "event_title", "event_when", "starts_in", "event_url",
+                      "site_url"],
+        "subject": "Reminder: {{ event_title }} starts {{ starts_in }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "“{{ event_title }}” starts {{ starts_in }}: {{ event_when }}.\n\n"
+            "{{ event_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>“{{ event_title }}” starts {{ starts_in }}: {{ event_when }}.</p>"
+            '<p><a href="{{ event_url }}">See the event</a></p>' + _FOOTER_HTML
+        ),
+    },
 }
 
 

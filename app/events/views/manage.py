@@ -402,7 +402,9 @@ def edit_session(event_uuid: uuid.UUID, session_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid, selectinload(Event.sessions))
     session = _session_of(event, session_uuid)
     form = SessionForm.for_session(session)
-    save = lambda: event.update_session(session, **form.to_fields(event))  # noqa: E731
+    save = lambda: EventService.update_session(  # noqa: E731
+        event, session, **form.to_fields(event)
+    )
     if form.is_submitted() and form.validate() and attempt(save, form):
         flash(_("“%(title)s” is saved.", title=session.title), "success")
         return redirect(url_for("events.manage_sessions", event_uuid=event.uuid), code=303)

@@ -95,7 +95,17 @@ def event_detail(slug: str):
         recurrence=Recurrence.of(event),
         can_edit=can_edit,
         can_manage=can_edit and has_endpoint("events.manage_event"),
+        reg_state=_registration_state(event),
     )
+
+
+def _registration_state(event: Event):
+    """The registration box: the viewer's own registration, or whether they can register
+    (RegistrationService.state_for decides; nothing personal for anonymous visitors)."""
+    from app.registrations.services import RegistrationService
+
+    user = current_user if current_user.is_authenticated else None
+    return RegistrationService.state_for(event, user)
 
 
 @bp.get("/events/<slug>.ics")
@@ -133,9 +143,15 @@ def dashboard():
     if current_user.feed_token is None:
         current_user.get_feed_token()  # made on first use
         db.session.commit()
+    from app.registrations import services as registrations
+
+    board = queries.dashboard_for(current_user)
+    registered = registrations.registered_event_ids(current_user)
+    board.attending = [event for event in board.attending if event.id not in registered]
     return render_template(
         "events/public/dashboard.html",
-        board=queries.dashboard_for(current_user),
+        board=board,
+        registrations=registrations.upcoming_registrations(current_user),
         zone=viewer_zone(),
         feed_url=url_for("events.user_feed", token=current_user.feed_token, _external=True),
         new_event_url=_first_url("events.create_event", "events.new_event"),

@@ -1,0 +1,17 @@
+"""`flask demo load`: everything a first look at the site needs, and safe to run again."""
+
+import sqlalchemy as sa
+
+from app.demo import load_demo
+from app.extensions import db
+from app.registrations.models import EventInvitation, Registration
+
+
+def test_demo_data_loads_once_with_registrations_a_waitlist_and_invitations(ctx):
+    assert any("registrations" in line for line in load_demo())
+    statuses = sorted(status.value for status in db.session.scalars(sa.select(Registration.status)))
+    assert statuses == ["confirmed"] * 5 + ["waitlisted"]
+    assert db.session.scalar(sa.select(sa.func.count(EventInvitation.id))) == 2
+
+    assert not any("registrations" in line for line in load_demo())  # nothing twice
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 6
