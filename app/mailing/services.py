@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -14,6 +15,11 @@ from app.extensions import db
 from app.jobs import enqueue
 from app.mailing.attachments import build_attachment, check_attachment_kind
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
+
+# Header lines up to RFC 5322's limit of 998 characters. At the default 78, a subject that
+# fits on one line only without its "Subject: " is moved whole to a continuation line, and
+# readers get it back with a leading space.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 class MailService:
@@ -52,7 +58,7 @@ class MailService:
     @staticmethod
     def build_message(entry: EmailLog, template: EmailTemplate) -> EmailMessage:
         context = {"site_url": current_app.config.get("SITE_URL", ""), **(entry.context or {})}
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["Subject"] = template.render_subject(context)
         message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
         message["To"] = entry.recipient

@@ -263,3 +263,22 @@ def test_a_template_cannot_build_a_huge_value_while_checked_or_rendered():
     t = template(subject="Hi", content_text="{{ 'x' * 1000000 }}")
     with pytest.raises(SecurityError):
         t.render_content_text({})
+
+
+def test_a_subject_of_any_length_comes_back_as_sent():
+    """At the default line length, a subject of 70-78 characters went whole to a folded line
+    and came back with a leading space (a test saw it once its event counter passed 999)."""
+    import email
+    import email.policy
+    from email.message import EmailMessage
+
+    from app.mailing.services import MAIL_POLICY
+
+    for length in range(60, 200):
+        subject = ("Choose a password to manage your registration for Clinical update " * 4)
+        subject = subject[:length].strip()
+        message = EmailMessage(policy=MAIL_POLICY)
+        message["Subject"] = subject
+        message.set_content("Hello")
+        parsed = email.message_from_bytes(bytes(message), policy=email.policy.default)
+        assert parsed["Subject"] == subject
