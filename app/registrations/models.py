@@ -29,7 +29,28 @@ LIVE_STATUSES: tuple[RegistrationStatus, ...] = (
 _LIVE_ROW = "status != 'cancelled' AND deleted_at IS NULL"
 
 
-class Registration(SoftDeleteMixin, Model):
+class SeatStatusMixin:
+    """What a registration and a session place share: a status that holds a seat or waits
+    for one, moved by REGISTRATION_MACHINE (promotion, cancellation) with its timestamps."""
+
+    status: RegistrationStatus
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in SEAT_HOLDING_STATUSES
+
+    def promote(self, actor=None) -> None:
+        REGISTRATION_MACHINE.fire(self, "promote", actor=actor)
+        self.confirmed_at = utcnow()
+
+    def cancel(self, actor=None) -> None:
+        REGISTRATION_MACHINE.fire(self, "cancel", actor=actor)
+        self.cancelled_at = utcnow()
+
+
+class Registration(SeatStatusMixin, SoftDeleteMixin, Model):
     """One person's registration for one event. Name and email are copied when they register,
     so the organizer's records survive the account (user_id is set NULL on user deletion)."""
 
@@ -80,20 +101,8 @@ class Registration(SoftDeleteMixin, Model):
         return f"{self.full_name or self.email} · {self.status.value}"
 
     @property
-    def holds_seat(self) -> bool:
-        return self.status in SEAT_HOLDING_STATUSES
-
-    @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES and not self.is_deleted
-
-    def promote(self, actor=None) -> None:
-        REGISTRATION_MACHINE.fire(self, "promote", actor=actor)
-        self.confirmed_at = utcnow()
-
-    def cancel(self, actor=None) -> None:
-        REGISTRATION_MACHINE.fire(self, "cancel", actor=actor)
-        self.cancelled_at = utcnow()
 
 
 class CustomFieldResponse(Model):
@@ -115,7 +124,7 @@ class CustomFieldResponse(Model):
     field: Mapped[EventCustomField] = relationship()
 
 
-class SessionRegistration(Model):
+class SessionRegistration(SeatStatusMixin, Model):
     """A registered attendee's place in one session of an event that offers session sign-up
     (DESIGN.md "Decisions"). Fills and waitlists like a registration, through the same code."""
 
@@ -152,17 +161,6 @@ class SessionRegistration(Model):
     registration: Mapped[Registration] = relationship(back_populates="session_places")
     session: Mapped[EventSession] = relationship()
 
-    @property
-    def holds_seat(self) -> bool:
-        return self.status in SEAT_HOLDING_STATUSES
-
-    def promote(self, actor=None) -> None:
-        REGISTRATION_MACHINE.fire(self, "promote", actor=actor)
-        self.confirmed_at = utcnow()
-
-    def cancel(self, actor=None) -> None:
-        REGISTRATION_MACHINE.fire(self, "cancel", actor=actor)
-        self.cancelled_at = utcnow()
 
 
 class EventInvitation(Model):

@@ -3,7 +3,6 @@ database connection (issue 4 "Concurrency"), on every backend the `app` fixture 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from app.registrations.models import Registration
 from app.registrations.services import RegistrationService
 from app.states import RegistrationStatus
 from tests.factories import EventFactory, UserFactory
+from tests.registrations.racing import race
 
 ATTEMPTS = 50
 SEATS = 10
@@ -33,32 +33,11 @@ def test_fifty_concurrent_registrations_for_ten_seats(make_app):
         event_id, user_ids = event.id, [u.id for u in users]
         db.session.remove()
 
-    barrier = threading.Barrier(ATTEMPTS)
-    errors: list[BaseException] = []
+    def prepare(user_id: int):
+        event, user = db.session.get(Event, event_id), db.session.get(User, user_id)
+        return lambda: RegistrationService.register(event, user)
 
-    def attempt(user_id: int) -> None:
-        with app.app_context():  # its own session, so its own connection
-            try:
-                event = db.session.get(Event, event_id)
-                user = db.session.get(User, user_id)
-                db.session.rollback()  # start the race with no transaction open
-                barrier.wait(timeout=60)
-                RegistrationService.register(event, user)
-                db.session.commit()
-            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=attempt, args=(uid,)) for uid in user_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    assert race(app, user_ids, prepare) == []
     with app.app_context():
         statuses = Counter(
             db.session.scalars(

@@ -5,7 +5,6 @@ them; and 30 people racing for 5 places of one session never oversell it."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ from app.registrations.services import RegistrationService
 from app.states import RegistrationStatus, SessionStatus
 from tests.conftest import csrf_token, post_form, read_mail
 from tests.factories import EventFactory, SessionFactory, UserFactory
+from tests.registrations.racing import race
 from tests.registrations.test_attend import logged_in, make, register, text_of
 
 CONFIRMED = RegistrationStatus.CONFIRMED
@@ -235,34 +235,14 @@ def test_thirty_concurrent_registrations_for_five_session_places(make_app):
         event_id, session_id, user_ids = event.id, session.id, [u.id for u in users]
         db.session.remove()
 
-    barrier = threading.Barrier(ATTEMPTS)
-    errors: list[BaseException] = []
+    def prepare(user_id: int):
+        event = db.session.get(Event, event_id)
+        chosen = db.session.get(EventSession, session_id)
+        user = db.session.get(User, user_id)
+        event.custom_fields  # noqa: B018 - loaded before the race, like a request
+        return lambda: RegistrationService.register(event, user, sessions=[chosen])
 
-    def attempt(user_id: int) -> None:
-        with app.app_context():
-            try:
-                event = db.session.get(Event, event_id)
-                chosen = db.session.get(EventSession, session_id)
-                user = db.session.get(User, user_id)
-                event.custom_fields  # noqa: B018 - loaded before the race, like a request
-                db.session.rollback()
-                barrier.wait(timeout=60)
-                RegistrationService.register(event, user, sessions=[chosen])
-                db.session.commit()
-            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=attempt, args=(uid,)) for uid in user_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    assert race(app, user_ids, prepare) == []
     with app.app_context():
         statuses = Counter(
             db.session.scalars(
