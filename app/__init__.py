@@ -13,7 +13,7 @@ from app.config import load_config
 from app.extensions import babel, cache, csrf, db, limiter, migrate
 
 # Areas whose blueprints, jobs and privacy handlers make up the site.
-AREAS = ("main", "accounts", "mailing", "events", "registrations")
+AREAS = ("main", "accounts", "mailing", "events", "registrations", "zoom")
 
 
 def create_app(config: dict | None = None) -> Flask:

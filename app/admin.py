@@ -5,6 +5,7 @@ Status changes go through the same model methods as the site's pages, never plai
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from app.jobs import JobFailure, JobFailureStatus
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate, EmailTemplateType
 from app.registrations.models import AttendeeMessage, Registration
 from app.states import EventStatus, RegistrationStatus, UserStatus
+from app.zoom.models import WebhookStatus, ZoomWebhookLog
 
 
 class AdminOnly:
@@ -201,6 +203,34 @@ class EmailLogAdmin(AdminModelView):
     column_details_exclude_list = ("context",)  # may hold live links
 
 
+def _payload_formatter(view, context, model, name) -> Markup:
+    """The body as Zoom sent it, indented when it is JSON."""
+    try:
+        text = json.dumps(json.loads(model.payload), indent=2, ensure_ascii=False)
+    except ValueError:
+        text = model.payload
+    return Markup("<pre>{}</pre>").format(text)
+
+
+class ZoomWebhookLogAdmin(AdminModelView):
+    """Read-only: what Zoom sent, whether it was signed, and what became of it."""
+
+    can_create = can_edit = can_delete = False
+    column_list = ("created_at", "event_type", "signature_valid", "status", "error", "processed_at")
+    column_searchable_list = ("event_type", "error")
+    column_filters = (
+        enum_filter(ZoomWebhookLog.status, WebhookStatus, "Status"), "event_type", "signature_valid"
+    )
+    column_formatters = {"status": _enum_formatter}
+    column_default_sort = ("created_at", True)
+    column_details_list = (
+        "created_at", "event_type", "event_ts", "signature_valid", "status", "error",
+        "processed_at", "dedupe_key", "payload",
+    )
+    column_labels = {"signature_valid": "Signed", "event_ts": "Zoom event time (ms)"}
+    column_formatters_detail = {"status": _enum_formatter, "payload": _payload_formatter}
+
+
 class JobFailureAdmin(AdminModelView):
     can_create = can_edit = can_delete = False
     column_list = ("updated_at", "func", "status", "attempts", "next_attempt_at", "queue")
@@ -329,6 +359,8 @@ def register_admin(app: Flask) -> Admin:
     admin.add_view(EmailTemplateAdmin(EmailTemplate, db, name="Templates", category="Email"))
     admin.add_view(EmailLogAdmin(EmailLog, db, name="Log", category="Email"))
     admin.add_view(JobFailureAdmin(JobFailure, db, name="Job failures"))
+    admin.add_view(ZoomWebhookLogAdmin(ZoomWebhookLog, db, name="Zoom webhooks",
+                                       category="Zoom"))
     admin.add_view(EventAdmin(Event, db, name="Events", category="Events"))
     admin.add_view(EventLocationAdmin(EventLocation, db, name="Venues", category="Events"))
     admin.add_view(CalendarAdmin(Calendar, db, name="Calendars", category="Events"))

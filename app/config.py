@@ -40,6 +40,7 @@ ENV_SETTINGS = {
     "DEFAULT_TIMEZONE": str,
     "LOG_LEVEL": str,
     "PAGE_CACHE": lambda v: v.lower() in ("1", "true", "yes"),
+    "ZOOM_WEBHOOK_SECRET_TOKEN": str,
 }
 
 
@@ -84,6 +85,9 @@ def defaults(instance_path: str) -> dict:
         "USER_SESSION_TOUCH_INTERVAL": 60,  # seconds between last-seen writes
         "LOG_LEVEL": "INFO",
         "PAGE_CACHE": True,  # cache rendered pages for anonymous visitors
+        # The Secret Token of the Zoom app (its "Feature" page): signs every webhook.
+        # Unset, POST /webhooks/zoom accepts nothing.
+        "ZOOM_WEBHOOK_SECRET_TOKEN": "",
     }
 
 

@@ -198,6 +198,20 @@ EXPECTED = {
     ("POST", "/events/<uuid:event_uuid>/sessions/<uuid:session_uuid>/speakers/<uuid:user_uuid>"
              "/remove"): (302, 404, 404),
     ("GET", "/events/<uuid:event_uuid>/my-sessions"): (302, 404, 404),
+    # Zoom (app/zoom/views.py, app/admin.py): an unsigned POST to the webhook is 401 for
+    # everyone (no CSRF, no login: Zoom signs it); the webhook log is read-only in the admin.
+    ("POST", "/webhooks/zoom"): (401, 401, 401),
+    ("GET", "/admin/zoomwebhooklog/"): (302, 403, 200),
+    ("POST", "/admin/zoomwebhooklog/action/"): (302, 403, 302),
+    ("GET", "/admin/zoomwebhooklog/ajax/lookup/"): (302, 403, 404),
+    ("POST", "/admin/zoomwebhooklog/ajax/update/"): (302, 403, 404),
+    ("POST", "/admin/zoomwebhooklog/delete/"): (302, 403, 302),
+    ("GET", "/admin/zoomwebhooklog/details/"): (302, 403, 302),
+    ("GET", "/admin/zoomwebhooklog/edit/"): (302, 403, 302),
+    ("POST", "/admin/zoomwebhooklog/edit/"): (302, 403, 302),
+    ("GET", "/admin/zoomwebhooklog/export/<export_type>/"): (302, 403, 302),
+    ("GET", "/admin/zoomwebhooklog/new/"): (302, 403, 302),
+    ("POST", "/admin/zoomwebhooklog/new/"): (302, 403, 302),
     # Certifications on the profile (app/accounts/views.py)
     ("GET", "/account/certifications"): (302, 200, 200),
     ("POST", "/account/certifications"): (302, 422, 422),

@@ -172,6 +172,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     max_speakers: Mapped[int | None] = mapped_column()  # None: no limit
     allow_parallel_sessions: Mapped[bool] = mapped_column(default=False)
     cpd_credits: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2), default=Decimal("0"))
+    # The Zoom meeting of a single-session event (a multi-session event has one per session).
+    zoom_meeting_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     visibility: Mapped[EventVisibility] = mapped_column(
@@ -600,6 +602,7 @@ class EventSession(TimeRangeMixin, Model):
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    zoom_meeting_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     speakers: Mapped[list[SessionSpeaker]] = relationship(
