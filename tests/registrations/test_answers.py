@@ -118,7 +118,7 @@ def test_service_refuses_bad_answers_before_taking_a_seat(ctx):
     db.session.flush()
     with pytest.raises(AnswerErrors):
         RegistrationService.register(event, UserFactory(), answers=MultiDict())
-    from app.registrations.services import SeatPool
+    from app.registrations.seats import SeatPool
 
     assert SeatPool.of_event(event).taken() == 0
     registration = RegistrationService.register(
