@@ -76,6 +76,7 @@ def jobs_worker(burst: bool):
 
 def register_commands(app: Flask) -> None:
     from app.demo import demo_cli
+    from app.zoom.cli import zoom_cli
 
-    for group in (users_cli, mail_cli, jobs_cli, demo_cli):
+    for group in (users_cli, mail_cli, jobs_cli, demo_cli, zoom_cli):
         app.cli.add_command(group)

@@ -44,6 +44,10 @@ ENV_SETTINGS = {
 }
 
 
+# Known to anyone who reads this file: never used when CONVENE_ENV=production.
+DEVELOPMENT_ZOOM_SECRET = "convene-development-zoom-secret"
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot run: the message says which setting to fix."""
 
@@ -130,6 +134,10 @@ def finish_config(app: Flask) -> None:
         if production:
             raise ConfigError("SECRET_KEY must be set in production (CONVENE_ENV=production).")
         config["SECRET_KEY"] = local_secret_key(app.instance_path)
+    if not production and not config.get("ZOOM_WEBHOOK_SECRET_TOKEN"):
+        # Development only, so that `flask zoom simulate` can sign for a local server. There is
+        # no default in production: unset, POST /webhooks/zoom accepts nothing.
+        config["ZOOM_WEBHOOK_SECRET_TOKEN"] = DEVELOPMENT_ZOOM_SECRET
     config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE", production) or production
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     redis_url = config.get("REDIS_URL")

@@ -200,8 +200,24 @@ def load_registrations() -> list[str]:
             "2 invitations"]
 
 
+DEMO_ZOOM_MEETING_ID = "89900000001"  # made up: `flask zoom simulate` plays this meeting
+
+
+def load_zoom() -> list[str]:
+    """A (fake) Zoom meeting for the webinar, so that `flask zoom simulate` fills its
+    attendance."""
+    from app.events.models import Event
+
+    webinar = db.session.scalar(sa.select(Event).where(Event.title == "Wound care webinar"))
+    if webinar is None or webinar.zoom_meeting_id:
+        return []
+    webinar.zoom_meeting_id = DEMO_ZOOM_MEETING_ID
+    return [f"  zoom: the webinar is Zoom meeting {DEMO_ZOOM_MEETING_ID}; with `flask run` "
+            f"going, `flask zoom simulate {webinar.uuid}` sends its webhooks"]
+
+
 DEMO_LOADERS: list[Callable[[], list[str]]] = [
-    load_mail_templates, load_users, load_speakers, load_events, load_registrations,
+    load_mail_templates, load_users, load_speakers, load_events, load_registrations, load_zoom,
 ]
 
 

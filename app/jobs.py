@@ -182,7 +182,10 @@ def dispatch(path: str, args: list, queue: str, failure_id: int | None = None) -
         execute(path, args, queue, failure_id)
         return
     try:
-        rq_queue(queue).enqueue(execute, path, args, queue, failure_id, job_timeout=JOB_TIMEOUT)
+        pipeline = redis_connection().pipeline()  # one round trip to Redis, not two
+        rq_queue(queue).enqueue(execute, path, args, queue, failure_id, job_timeout=JOB_TIMEOUT,
+                                pipeline=pipeline)
+        pipeline.execute()
     except Exception:
         log.exception("could not enqueue job %s%r", path, tuple(args))
         with _app().app_context():

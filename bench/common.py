@@ -1,4 +1,5 @@
-"""What the benches share: a free port, and the app under gunicorn on 127.0.0.1."""
+"""What the benches share: a free port, an emptied Redis, and the app under gunicorn on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -16,6 +17,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def reachable_redis() -> str | None:
+    """The Redis for the job queue, emptied; None when there is none (jobs run inline)."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.flushdb()
+        return url
+    except Exception:
+        return None
 
 
 def serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:

@@ -37,7 +37,7 @@ from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import serve, stop  # noqa: E402
+from bench.common import reachable_redis, serve, stop  # noqa: E402
 
 ATTENDEES, SEATS, ROUNDS, WORKERS = 500, 100, 3, 4
 TARGET_PER_MINUTE = 6_000
@@ -46,19 +46,6 @@ CHEAP_HASH = "scrypt:1024:8:1"  # logging 500 people in is set-up, not what is m
 
 
 # --- The database: attendees, an organizer, and one fresh event per round
-
-
-def reachable_redis() -> str | None:
-    """The Redis for the job queue, emptied; None when there is none (jobs run inline)."""
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=1)
-        client.flushdb()
-        return url
-    except Exception:
-        return None
 
 
 def app_settings(url: str, instance: Path, redis_url: str | None = None) -> dict[str, str]:

@@ -11,8 +11,9 @@ import uuid
 
 from tests.conftest import create_user, csrf_token, log_in
 from tests.registrations import routes_attend, routes_outreach, routes_roster
+from tests.zoom import routes_attendance
 
-ROUTE_TABLES = (routes_attend, routes_roster, routes_outreach)
+ROUTE_TABLES = (routes_attend, routes_roster, routes_outreach, routes_attendance)
 
 SAMPLES = {
     "token": "not-a-real-token",

@@ -174,6 +174,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     cpd_credits: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2), default=Decimal("0"))
     # The Zoom meeting of a single-session event (a multi-session event has one per session).
     zoom_meeting_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # Percent of a session an attendee must be present for to count as attended (issue 5).
+    attendance_threshold: Mapped[int] = mapped_column(default=75, server_default="75")
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     visibility: Mapped[EventVisibility] = mapped_column(

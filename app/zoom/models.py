@@ -103,6 +103,8 @@ class AttendanceRecord(Model):
     source: Mapped[AttendanceSource] = mapped_column(
         enum_column(AttendanceSource), default=AttendanceSource.ZOOM
     )
+    # The organizer said this participant is nobody to match (a host, a test login).
+    ignored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
     session: Mapped[EventSession | None] = relationship()
@@ -116,3 +118,47 @@ class AttendanceRecord(Model):
 
     def close(self, leave_at: datetime) -> None:
         self.leave_at = leave_at
+
+
+class ZoomMeetingRun(Model):
+    """One instance of a meeting as Zoom reported it: its actual start and end, which
+    attendance is clipped to (DESIGN.md "Decisions") when known."""
+
+    __tablename__ = "zoom_meeting_runs"
+
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True
+    )
+    meeting_uuid: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionAttendance(Model):
+    """A registration's attendance of one session, or of a single-session event (then
+    `session_id` is NULL), computed from its AttendanceRecords (app/zoom/attendance.py).
+
+    `sources` lists the sources of the intervals it was computed from ("zoom", "manual").
+    """
+
+    __tablename__ = "session_attendances"
+    __table_args__ = (sa.UniqueConstraint("registration_id", "session_id"),)
+
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True
+    )
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    minutes: Mapped[int] = mapped_column(default=0)
+    percent: Mapped[int] = mapped_column(default=0)
+    attended: Mapped[bool] = mapped_column(default=False)
+    sources: Mapped[str] = mapped_column(sa.String(100), default="")
+
+    session: Mapped[EventSession | None] = relationship()

@@ -19,7 +19,14 @@ from app.events.models import Event, EventSession
 from app.extensions import db
 from app.states import EVENT_MACHINE
 from app.zoom import webhooks
-from app.zoom.models import AttendanceRecord, AttendanceSource, WebhookStatus, ZoomWebhookLog
+from app.zoom.attendance import AttendanceService
+from app.zoom.models import (
+    AttendanceRecord,
+    AttendanceSource,
+    WebhookStatus,
+    ZoomMeetingRun,
+    ZoomWebhookLog,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +76,10 @@ class ZoomWebhookService:
             return ZoomWebhookService._validate_url(secret, delivery, raw)
 
         key = delivery.dedupe_key(raw)
-        existing = find_delivery(key)
-        if existing is not None:
-            return IntakeResult(200, {"status": "duplicate"}, existing)
-        try:
-            with db.session.begin_nested():
-                entry = _log(raw, signature_valid=True, delivery=delivery, dedupe_key=key)
-                db.session.flush()
-        except sa.exc.IntegrityError:  # the same delivery, stored at this moment by another
+        log_id = _store_once(raw, delivery, key)
+        if log_id is None:  # stored before (or at this moment, by another request)
             return IntakeResult(200, {"status": "duplicate"}, find_delivery(key))
-        return IntakeResult(200, {"status": "received"}, entry.id, is_new=True)
+        return IntakeResult(200, {"status": "received"}, log_id, is_new=True)
 
     @staticmethod
     def _validate_url(secret: str, delivery: webhooks.Delivery, raw: bytes) -> IntakeResult:
@@ -97,6 +98,32 @@ def find_delivery(dedupe_key: str) -> int | None:
     return db.session.scalar(
         sa.select(ZoomWebhookLog.id).where(ZoomWebhookLog.dedupe_key == dedupe_key)
     )
+
+
+def _store_once(raw: bytes, delivery: webhooks.Delivery, dedupe_key: str) -> int | None:
+    """Store a verified delivery unless its key is stored already: one INSERT ... ON CONFLICT
+    DO NOTHING (no look-up first, no savepoint: the hot path of bench/zoom_webhooks.py).
+    Returns the new row's id, or None for a repeat."""
+    table = ZoomWebhookLog.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(table)
+        .values(
+            event_type=delivery.event_type,
+            event_ts=delivery.event_ts,
+            dedupe_key=dedupe_key,
+            payload=raw.decode("utf-8", errors="replace"),
+            signature_valid=True,
+            status=WebhookStatus.RECEIVED,
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+        .returning(table.c.id)
+    )
+    return db.session.execute(statement).scalar()
 
 
 def _log(raw: bytes, *, signature_valid: bool, delivery=None, dedupe_key=None) -> ZoomWebhookLog:
@@ -160,7 +187,9 @@ class ZoomEventProcessor:
 
     @staticmethod
     def _started(delivery: webhooks.Delivery) -> None:
-        meeting = find_meeting(delivery.object, _time(delivery.object, "start_time", False))
+        started_at = _time(delivery.object, "start_time", False)
+        meeting = find_meeting(delivery.object, started_at)
+        _record_run(delivery.object, meeting, started_at=started_at)
         if meeting.session is not None:
             moved = meeting.session.go_live()
         else:
@@ -170,11 +199,14 @@ class ZoomEventProcessor:
 
     @staticmethod
     def _ended(delivery: webhooks.Delivery) -> None:
-        meeting = find_meeting(delivery.object, _time(delivery.object, "end_time", False))
+        ended_at = _time(delivery.object, "end_time", False)
+        meeting = find_meeting(delivery.object, ended_at)
+        _record_run(delivery.object, meeting, ended_at=ended_at or utcnow())
         if meeting.session is not None:
             moved = meeting.session.finish()
         else:
             moved = _fire_event(meeting.event, "complete", "Zoom meeting ended")
+        AttendanceService.refresh(meeting.event, meeting.session)  # also on a repeated "ended"
         if not moved:
             raise Ignored("not live: no change")
 
@@ -216,7 +248,7 @@ class ZoomEventProcessor:
     def _left(delivery: webhooks.Delivery) -> None:
         obj, participant = delivery.object, delivery.participant
         leave_at = _time(participant, "leave_time")
-        find_meeting(obj, leave_at)
+        meeting = find_meeting(obj, leave_at)
         uuid, key = _identity(obj, participant)
         record = _open_interval(uuid, AttendanceRecord.participant_key == key, leave_at)
         user_id = _text(participant, "user_id", 200)
@@ -229,6 +261,34 @@ class ZoomEventProcessor:
         if record is None:
             raise Ignored("left before joining: no open interval for this participant")
         record.close(leave_at)
+        if _has_ended(uuid):  # a late "left": the attendance was already computed
+            AttendanceService.refresh(meeting.event, meeting.session)
+
+
+def _record_run(obj: dict, meeting: Meeting, **times) -> None:
+    """Keep the meeting instance's actual start or end (attendance is clipped to them)."""
+    uuid = obj.get("uuid")
+    if not isinstance(uuid, str) or not uuid:
+        return
+    run = db.session.scalar(
+        sa.select(ZoomMeetingRun).where(ZoomMeetingRun.meeting_uuid == uuid[:200])
+    )
+    if run is None:
+        run = ZoomMeetingRun(event_id=meeting.event.id, meeting_uuid=uuid[:200],
+                             session_id=meeting.session.id if meeting.session else None)
+        db.session.add(run)
+    for name, value in times.items():
+        if value is not None and getattr(run, name) is None:
+            setattr(run, name, value)
+    db.session.flush()
+
+
+def _has_ended(uuid: str) -> bool:
+    return db.session.scalar(
+        sa.select(ZoomMeetingRun.id).where(
+            ZoomMeetingRun.meeting_uuid == uuid, ZoomMeetingRun.ended_at.is_not(None)
+        )
+    ) is not None
 
 
 def _open_interval(uuid: str, who, leave_at: datetime) -> AttendanceRecord | None:

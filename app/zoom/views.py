@@ -47,3 +47,5 @@ def _read_body(limit: int) -> bytes:
 
 def _too_large():
     return jsonify({"error": "the body is larger than 1 MB"}), 413
+
+from app.zoom import manage  # noqa: E402,F401  (the organizer's attendance page)

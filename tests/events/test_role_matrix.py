@@ -42,9 +42,11 @@ from app.registrations.models import (
     Registration,
 )
 from app.states import RegistrationStatus
+from app.zoom.models import AttendanceRecord
 from tests.conftest import create_user, csrf_token, log_in
 from tests.factories import EventFactory, SessionFactory
 from tests.registrations import routes_attend, routes_outreach, routes_roster
+from tests.zoom import routes_attendance
 
 ROLES = ("anonymous", "attendee", "speaker", "other_organizer", "organizer")
 
@@ -56,6 +58,7 @@ ORGANIZER_MODULES = {
     "app.events.views.speakers",
     "app.registrations.views.roster",
     "app.registrations.views.outreach",
+    "app.zoom.manage",
 }
 
 # The rules under one event, shortened so that each row fits on a line.
@@ -172,7 +175,7 @@ EXPECTED_PRIVATE = {
 
 
 # The registrations area keeps its rows next to its tests.
-for _table in (routes_attend, routes_roster, routes_outreach):
+for _table in (routes_attend, routes_roster, routes_outreach, routes_attendance):
     EXPECTED_PUBLIC.update(_table.EVENT_PUBLIC)
     EXPECTED_PRIVATE.update(_table.EVENT_PRIVATE)
 
@@ -228,12 +231,17 @@ def build_event(app, people, visibility: EventVisibility) -> SimpleNamespace:
                                      token=secrets.token_urlsafe(24), sent_at=now)
         reminder = EventReminder(event=event, offset_minutes=60,
                                  send_at=event.start_at - timedelta(hours=1))
-        db.session.add_all([field, registration, invitation, reminder])
+        participant = AttendanceRecord(  # an unmatched Zoom participant
+            event=event, session=session, meeting_id="1", meeting_uuid=f"run-{event.uuid}",
+            participant_key="p-1", user_name="Zed Zoom", join_at=session.start_at,
+        )
+        db.session.add_all([field, registration, invitation, reminder, participant])
         db.session.commit()
         return SimpleNamespace(event_uuid=event.uuid, session_uuid=session.uuid,
                                field_uuid=field.uuid, user_uuid=people.speaker.uuid,
                                registration_uuid=registration.uuid,
-                               invitation_uuid=invitation.uuid, reminder_uuid=reminder.uuid)
+                               invitation_uuid=invitation.uuid, reminder_uuid=reminder.uuid,
+                               record_uuid=participant.uuid)
 
 
 def event_state(app, event_uuid) -> tuple:
