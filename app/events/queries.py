@@ -439,3 +439,11 @@ def feed_event_ids(user, now: datetime | None = None) -> list[int]:
     """The user's events for their private feed (User.get_upcoming_events: every role)."""
     return [event.id for event, _role in user.get_upcoming_events(now)]
 
+
+
+def event_part_or_404(model, event: Event, part_uuid):
+    """The `model` row (anything with an `event_id`) with this uuid that belongs to `event`;
+    404 otherwise, so that a uuid of another event's row is simply not found here."""
+    return db.first_or_404(
+        sa.select(model).where(model.uuid == part_uuid, model.event_id == event.id)
+    )

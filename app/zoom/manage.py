@@ -20,6 +20,7 @@ from app.accounts.forms import EmptyForm
 from app.core.forms import attempt
 from app.core.htmx import redirect_to, render
 from app.events.models import Event
+from app.events.queries import event_part_or_404
 from app.events.views.manage import load_event_for_editing
 from app.extensions import db
 from app.registrations.models import Registration
@@ -56,14 +57,7 @@ def export_attendance(event_uuid: uuid.UUID):
 
 
 def _record_of(event: Event, record_uuid: uuid.UUID) -> AttendanceRecord:
-    record = db.session.scalar(
-        sa.select(AttendanceRecord).where(
-            AttendanceRecord.uuid == record_uuid, AttendanceRecord.event_id == event.id
-        )
-    )
-    if record is None:
-        abort(404)
-    return record
+    return event_part_or_404(AttendanceRecord, event, record_uuid)
 
 
 def _done(event: Event, message: str | None):

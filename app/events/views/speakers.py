@@ -15,6 +15,7 @@ from app.core.forms import FORM_ERROR_STATUS, attempt
 from app.core.htmx import is_htmx, render
 from app.events.models import Event, EventSession
 from app.events.permissions import EventPermission
+from app.events.queries import event_part_or_404
 from app.events.services import MIN_SEARCH_LENGTH, SpeakerService
 from app.events.speaker_forms import (
     ROLE_LABELS,
@@ -41,14 +42,7 @@ def load_event(event_uuid: uuid.UUID, permission: EventPermission) -> Event:
 
 
 def load_session(event: Event, session_uuid: uuid.UUID) -> EventSession:
-    session = db.session.scalar(
-        sa.select(EventSession).where(
-            EventSession.uuid == session_uuid, EventSession.event_id == event.id
-        )
-    )
-    if session is None:
-        abort(404)
-    return session
+    return event_part_or_404(EventSession, event, session_uuid)
 
 
 def load_user(user_uuid) -> User | None:

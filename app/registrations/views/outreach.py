@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -17,8 +16,8 @@ from app.accounts.forms import EmptyForm
 from app.core.forms import FORM_ERROR_STATUS, attempt
 from app.core.htmx import is_htmx
 from app.events.models import Event
+from app.events.queries import event_part_or_404
 from app.events.views.manage import load_event_for_editing
-from app.extensions import db
 from app.registrations.invitations import (
     PAGE_SIZE,
     InvitationService,
@@ -44,14 +43,7 @@ def _invitations_url(event: Event, page: int = 1) -> str:
 
 
 def _invitation_of(event: Event, invitation_uuid: uuid.UUID) -> EventInvitation:
-    invitation = db.session.scalar(
-        sa.select(EventInvitation).where(
-            EventInvitation.uuid == invitation_uuid, EventInvitation.event_id == event.id
-        )
-    )
-    if invitation is None:
-        abort(404)
-    return invitation
+    return event_part_or_404(EventInvitation, event, invitation_uuid)
 
 
 def _invitations_context(event: Event, page: int) -> dict:
@@ -181,13 +173,7 @@ def add_reminder(event_uuid: uuid.UUID):
 @login_required
 def delete_reminder(event_uuid: uuid.UUID, reminder_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid)
-    reminder = db.session.scalar(
-        sa.select(EventReminder).where(
-            EventReminder.uuid == reminder_uuid, EventReminder.event_id == event.id
-        )
-    )
-    if reminder is None:
-        abort(404)
+    reminder = event_part_or_404(EventReminder, event, reminder_uuid)
     when = describe_offset(reminder.offset_minutes)
     if attempt(lambda: ReminderService.remove(event, reminder)):
         flash(_("The reminder %(when)s before the start is deleted.", when=when), "success")

@@ -14,7 +14,6 @@ import uuid
 import sqlalchemy as sa
 from flask import (
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -35,6 +34,7 @@ from app.core.errors import DomainError
 from app.core.forms import FORM_ERROR_STATUS, attempt, show_error
 from app.core.htmx import is_htmx, render
 from app.events.models import Event
+from app.events.queries import event_part_or_404
 from app.events.views.manage import load_event_for_editing
 from app.extensions import db
 from app.registrations.messages import (
@@ -169,14 +169,7 @@ def _csv_stream(app, event_id: int, args: dict, header: list[str]):
 
 
 def _registration_of(event: Event, registration_uuid: uuid.UUID) -> Registration:
-    registration = db.session.scalar(
-        sa.select(Registration).where(
-            Registration.event_id == event.id, Registration.uuid == registration_uuid
-        )
-    )
-    if registration is None:
-        abort(404)
-    return registration
+    return event_part_or_404(Registration, event, registration_uuid)
 
 
 @bp.post("/events/<uuid:event_uuid>/attendees/<uuid:registration_uuid>/check-in")
