@@ -53,11 +53,16 @@ install_validators(Model)
 
 
 @event.listens_for(Engine, "connect")
-def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
-    """SQLite ignores foreign keys (and so CASCADE and RESTRICT) unless asked, per connection."""
+def _configure_sqlite(dbapi_connection, connection_record) -> None:
+    """Per SQLite connection: enforce foreign keys (and so CASCADE and RESTRICT), which SQLite
+    ignores unless asked; and use the write-ahead log, so that readers never wait for a writer
+    and a commit appends to the log instead of syncing the whole journal (NORMAL is durable
+    across application crashes; the last commits may be lost only on power loss)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
 
