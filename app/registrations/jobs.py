@@ -136,7 +136,7 @@ def _send_one(event: Event, registration: Registration) -> None:
         "event_reminder",
         registration.email,
         {
-            "user_name": registration.full_name or registration.email,
+            "user_name": registration.display_name,
             "event_title": event.title,
             "event_when": f"{datetime_long(event.start_at, zone)} ({zone_name(zone)})",
             "starts_in": format_timedelta(

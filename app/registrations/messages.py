@@ -172,7 +172,7 @@ def event_context(event: Event, sender) -> dict:
 def recipient_context(base: dict, registration: Registration) -> dict:
     return {
         **base,
-        "attendee_name": registration.full_name or registration.email,
+        "attendee_name": registration.display_name,
         "attendee_email": registration.email,
     }
 
@@ -181,6 +181,10 @@ def recipient_context(base: dict, registration: Registration) -> dict:
 class _Sample:
     full_name: str
     email: str
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
 
 
 # Whom the preview is for while the audience is still empty.
@@ -283,7 +287,7 @@ def send_attendee_message(message_id: int) -> None:
             {
                 "message_subject": rendered.subject,
                 "message_body": rendered.body,
-                "user_name": registration.full_name or registration.email,
+                "user_name": registration.display_name,
                 "event_title": event.title,
                 "event_url": base["event_url"],
             },

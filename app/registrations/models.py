@@ -98,7 +98,12 @@ class Registration(SeatStatusMixin, SoftDeleteMixin, Model):
     )
 
     def __str__(self) -> str:
-        return f"{self.full_name or self.email} · {self.status.value}"
+        return f"{self.display_name} · {self.status.value}"
+
+    @property
+    def display_name(self) -> str:
+        """The name the person registered with, else their address."""
+        return self.full_name or self.email
 
     @property
     def is_live(self) -> bool:

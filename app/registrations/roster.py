@@ -461,7 +461,7 @@ class RosterService:
         if registration.status != RegistrationStatus.CONFIRMED:
             raise ValidationError(
                 _("Only confirmed registrations can check in: %(name)s is %(status)s.",
-                  name=registration.full_name or registration.email,
+                  name=registration.display_name,
                   status=status_label(registration.status))
             )
         registration.checked_in_at = utcnow()

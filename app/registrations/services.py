@@ -551,7 +551,7 @@ def _notify(registration: Registration, template: str, ics: bool = False, **extr
         template,
         registration.email,
         {
-            "user_name": registration.full_name or registration.email,
+            "user_name": registration.display_name,
             "event_title": event.title,
             "event_url": _event_url(event),
             **extra,

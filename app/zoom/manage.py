@@ -87,7 +87,7 @@ def match_participant(event_uuid: uuid.UUID, record_uuid: uuid.UUID):
     outcome = attempt(lambda: AttendanceService.match_by_hand(event, record, registration))
     return _done(event, None if outcome.error else _(
         "%(participant)s is now matched to %(name)s.", participant=name,
-        name=registration.full_name if registration else ""))
+        name=registration.display_name if registration else ""))
 
 
 @bp.post("/events/<uuid:event_uuid>/attendance/<uuid:record_uuid>/ignore")

@@ -195,13 +195,13 @@ def check_in_attendee(event_uuid: uuid.UUID, registration_uuid: uuid.UUID):
 def cancel_attendee(event_uuid: uuid.UUID, registration_uuid: uuid.UUID):
     event = _load(event_uuid)
     registration = _registration_of(event, registration_uuid)
-    name = registration.full_name or registration.email
+    name = registration.display_name
     outcome = attempt(lambda: RegistrationService.cancel(registration, current_user))
     if outcome:
         flash(_("The registration of %(name)s is cancelled.", name=name), "success")
         for promoted in outcome.value:
             flash(_("%(name)s moved up from the waitlist and is emailed.",
-                    name=promoted.full_name or promoted.email), "success")
+                    name=promoted.display_name), "success")
     return _after_change(event)
 
 
@@ -210,7 +210,7 @@ def cancel_attendee(event_uuid: uuid.UUID, registration_uuid: uuid.UUID):
 def promote_attendee(event_uuid: uuid.UUID, registration_uuid: uuid.UUID):
     event = _load(event_uuid)
     registration = _registration_of(event, registration_uuid)
-    name = registration.full_name or registration.email
+    name = registration.display_name
     if attempt(lambda: RegistrationService.promote(registration, current_user)):
         flash(_("%(name)s has a seat now and is emailed.", name=name), "success")
     return _after_change(event)
@@ -239,7 +239,7 @@ def add_attendee(event_uuid: uuid.UUID):
         )
         if added:
             registration = added.value.registration
-            name = registration.full_name or registration.email
+            name = registration.display_name
             if registration.holds_seat:
                 message = _("%(name)s is registered and emailed a confirmation.", name=name)
             else:
