@@ -1,4 +1,5 @@
-"""Command-line entry points: `flask users`, `flask mail`, `flask jobs` (and `flask demo`)."""
+"""Command-line entry points: `flask users`, `flask mail`, `flask keys`, `flask jobs` (and
+`flask demo`)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,21 @@ def mail_seed():
     click.echo(f"{added} email template(s) added.")
 
 
+@click.group("keys", cls=AppGroup, help="Encryption and signing keys.")
+def keys_cli():
+    pass
+
+
+@keys_cli.command("rotate")
+def keys_rotate():
+    """Re-encrypt every secret at rest with the first key of ENCRYPTION_KEYS."""
+    from app.core.encryption import rotate_all
+
+    count = rotate_all()
+    db.session.commit()
+    click.echo(f"{count} secret(s) re-encrypted with the newest key.")
+
+
 @click.group("jobs", cls=AppGroup, help="Background jobs.")
 def jobs_cli():
     pass
@@ -78,5 +94,5 @@ def register_commands(app: Flask) -> None:
     from app.demo import demo_cli
     from app.zoom.cli import zoom_cli
 
-    for group in (users_cli, mail_cli, jobs_cli, demo_cli, zoom_cli):
+    for group in (users_cli, mail_cli, keys_cli, jobs_cli, demo_cli, zoom_cli):
         app.cli.add_command(group)

@@ -41,6 +41,7 @@ ENV_SETTINGS = {
     "LOG_LEVEL": str,
     "PAGE_CACHE": lambda v: v.lower() in ("1", "true", "yes"),
     "ZOOM_WEBHOOK_SECRET_TOKEN": str,
+    "ENCRYPTION_KEYS": str,
 }
 
 
@@ -92,6 +93,9 @@ def defaults(instance_path: str) -> dict:
         # The Secret Token of the Zoom app (its "Feature" page): signs every webhook.
         # Unset, POST /webhooks/zoom accepts nothing.
         "ZOOM_WEBHOOK_SECRET_TOKEN": "",
+        # Fernet keys for secrets at rest, newest first, comma-separated (app/core/encryption).
+        # Unset outside production: derived from SECRET_KEY.
+        "ENCRYPTION_KEYS": "",
     }
 
 
@@ -134,6 +138,7 @@ def finish_config(app: Flask) -> None:
         if production:
             raise ConfigError("SECRET_KEY must be set in production (CONVENE_ENV=production).")
         config["SECRET_KEY"] = local_secret_key(app.instance_path)
+    check_encryption_keys(app)
     if not production and not config.get("ZOOM_WEBHOOK_SECRET_TOKEN"):
         # Development only, so that `flask zoom simulate` can sign for a local server. There is
         # no default in production: unset, POST /webhooks/zoom accepts nothing.
@@ -160,6 +165,32 @@ def finish_config(app: Flask) -> None:
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
+
+
+def check_encryption_keys(app: Flask) -> None:
+    """ENCRYPTION_KEYS must be set in production and every key must be a Fernet key."""
+    from cryptography.fernet import Fernet
+
+    from app.core.encryption import development_key, parse_keys
+
+    keys = parse_keys(app.config.get("ENCRYPTION_KEYS"))
+    if not keys:
+        if is_production(app):
+            raise ConfigError(
+                "ENCRYPTION_KEYS must be set in production: generate one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`."
+            )
+        keys = [development_key(app.config["SECRET_KEY"])]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ConfigError(
+                f"ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from None
+    app.config["ENCRYPTION_KEYS"] = ",".join(keys)
 
 
 def local_secret_key(instance_path: str) -> str:

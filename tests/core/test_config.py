@@ -35,6 +35,8 @@ def configured(instance_path, overrides: dict | None = None, files: dict | None 
 
 # --- Production safety
 
+KEY = "x" * 43 + "="  # a well-formed Fernet key
+
 
 @pytest.mark.parametrize("secret", [None, "", "   "])
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, secret):
@@ -55,6 +57,7 @@ def test_production_does_not_fall_back_to_a_generated_key(tmp_path):
 def test_production_secret_key_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVENE_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("ENCRYPTION_KEYS", KEY)
 
     app = configured(tmp_path)
 
@@ -62,7 +65,9 @@ def test_production_secret_key_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_production_cookies_are_secure(tmp_path):
-    app = configured(tmp_path, {"CONVENE_ENV": "production", "SECRET_KEY": "s3cret"})
+    app = configured(
+        tmp_path, {"CONVENE_ENV": "production", "SECRET_KEY": "s3cret", "ENCRYPTION_KEYS": KEY}
+    )
 
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -70,7 +75,12 @@ def test_production_cookies_are_secure(tmp_path):
 
 
 def test_production_cookies_stay_secure_even_when_asked_otherwise(tmp_path):
-    overrides = {"CONVENE_ENV": "production", "SECRET_KEY": "s", "SESSION_COOKIE_SECURE": False}
+    overrides = {
+        "CONVENE_ENV": "production",
+        "SECRET_KEY": "s",
+        "ENCRYPTION_KEYS": KEY,
+        "SESSION_COOKIE_SECURE": False,
+    }
 
     assert configured(tmp_path, overrides).config["SESSION_COOKIE_SECURE"] is True
 
