@@ -1,10 +1,10 @@
 """From Zoom intervals to attendance (seed 003 "matching algorithm", DESIGN.md "Decisions").
 
 Matching: a participant (AttendanceRecord) is matched to a live registration of the event by
-canonical email, else by normalised full name when exactly one registration of the event has
-that name. (Zoom's registrant id comes first once registrations create Zoom meeting
-registrants and store their ids; until then no registration carries one, so that rung is not
-tried.) The rest stay unmatched: the organizer matches them by hand or ignores them.
+Zoom's registrant id (the participant joined with their own registrant link, app/zoom/
+meetings.py), else by canonical email, else by normalised full name when exactly one
+registration of the event has that name. The rest stay unmatched: the organizer matches them
+by hand or ignores them.
 
 Attendance: per registration and session (or single-session event), the intervals are merged,
 clipped to the meeting's actual start/end when Zoom reported them, else to the scheduled
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,10 +26,16 @@ from flask_babel import gettext as _
 
 from app.core.errors import DomainError
 from app.core.types import utcnow
-from app.events.models import Event, EventSession
+from app.events.models import THRESHOLD_CHANGED_HOOKS, Event, EventSession
 from app.extensions import db
 from app.registrations.models import LIVE_STATUSES, Registration
-from app.zoom.models import AttendanceRecord, SessionAttendance, ZoomMeetingRun
+from app.zoom.models import (
+    AttendanceRecord,
+    SessionAttendance,
+    ZoomMeeting,
+    ZoomMeetingRun,
+    ZoomRegistrant,
+)
 
 DEFAULT_THRESHOLD = 75
 
@@ -89,6 +95,7 @@ class Candidates:
 
     by_email: dict[str, int]
     by_name: dict[str, list[int]]
+    by_registrant: dict[str, int] = field(default_factory=dict)  # Zoom registrant id
 
     @classmethod
     def of(cls, event: Event) -> Candidates:
@@ -104,9 +111,20 @@ class Candidates:
             name = normalise_name(full_name)
             if name:
                 by_name[name].append(registration_id)
-        return cls(by_email, dict(by_name))
+        by_registrant = dict(db.session.execute(
+            sa.select(ZoomRegistrant.registrant_id, ZoomRegistrant.registration_id)
+            .join(ZoomMeeting, ZoomMeeting.id == ZoomRegistrant.zoom_meeting_id)
+            .join(Registration, Registration.id == ZoomRegistrant.registration_id)
+            .where(ZoomMeeting.event_id == event.id, ZoomRegistrant.registrant_id != "",
+                   Registration.status.in_(LIVE_STATUSES))
+        ).all())
+        return cls(by_email, dict(by_name), by_registrant)
 
     def match(self, record: AttendanceRecord) -> int | None:
+        """Zoom's registrant id first (the attendee's own join link), then the email, then
+        a normalised name that exactly one registration has."""
+        if record.registrant_id and record.registrant_id in self.by_registrant:
+            return self.by_registrant[record.registrant_id]
         email = (record.email or "").strip().lower()
         if email and email in self.by_email:
             return self.by_email[email]
@@ -145,7 +163,8 @@ class AttendanceService:
         start, end = session_window(event, session)
         now = utcnow()
         length = max((end - start).total_seconds(), 1)
-        threshold = event.attendance_threshold or DEFAULT_THRESHOLD
+        threshold = (DEFAULT_THRESHOLD if event.attendance_threshold is None
+                     else event.attendance_threshold)
         intervals: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
         sources: dict[int, set[str]] = defaultdict(set)
         rows = db.session.execute(
@@ -345,3 +364,18 @@ def own_attendance(registration: Registration) -> list[tuple[str, SessionAttenda
         .order_by(EventSession.start_at.nulls_first(), SessionAttendance.id)
     )
     return [(title or registration.event.title, row) for row, title in rows]
+
+
+def recompute_for_new_threshold(event: Event) -> None:
+    """THRESHOLD_CHANGED_HOOKS: who counts as attended depends on the event's threshold."""
+    session_ids = db.session.scalars(
+        sa.select(SessionAttendance.session_id)
+        .where(SessionAttendance.event_id == event.id)
+        .distinct()
+    ).all()
+    for session_id in session_ids:
+        session = db.session.get(EventSession, session_id) if session_id else None
+        AttendanceService.recompute(event, session)
+
+
+THRESHOLD_CHANGED_HOOKS.append(recompute_for_new_threshold)

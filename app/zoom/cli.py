@@ -73,6 +73,9 @@ class Participant:
     participant_uuid: str
     user_name: str
     email: str
+    # (Zoom meeting id, registrant id): joining with their own link, Zoom sends the
+    # registrant id of that meeting (app/zoom/meetings.py registers confirmed attendees).
+    registrant_ids: tuple[tuple[str, str], ...] = ()
 
 
 def participant_body(event: str, meeting_id: str, uuid: str, topic: str, start_at: datetime,
@@ -87,6 +90,9 @@ def participant_body(event: str, meeting_id: str, uuid: str, topic: str, start_a
         "email": who.email,
         time_field: zoom_time(when),
     }
+    registrant_id = dict(who.registrant_ids).get(meeting_id)
+    if registrant_id:
+        body["payload"]["object"]["participant"]["registrant_id"] = registrant_id
     return body
 
 
@@ -150,12 +156,31 @@ def participants_of(event) -> list[Participant]:
                Registration.status == RegistrationStatus.CONFIRMED)
         .order_by(Registration.id)
     ).all()
+    registrant_ids = _registrant_ids([r.id for r in registrations])
     return [
         Participant(user_id=str(16_000_000 + r.id),
                     participant_uuid=meeting_uuid(f"registration:{r.uuid}"),
-                    user_name=r.full_name or str(r.email).split("@")[0], email=str(r.email))
+                    user_name=r.full_name or str(r.email).split("@")[0], email=str(r.email),
+                    registrant_ids=tuple(registrant_ids.get(r.id, ())))
         for r in registrations
     ]
+
+
+def _registrant_ids(registration_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per registration, its active Zoom registrants as (meeting id, registrant id)."""
+    from app.zoom.models import RegistrantStatus, ZoomMeeting, ZoomRegistrant
+
+    found: dict[int, list[tuple[str, str]]] = {}
+    rows = db.session.execute(
+        sa.select(ZoomRegistrant.registration_id, ZoomMeeting.meeting_id,
+                  ZoomRegistrant.registrant_id)
+        .join(ZoomMeeting, ZoomMeeting.id == ZoomRegistrant.zoom_meeting_id)
+        .where(ZoomRegistrant.registration_id.in_(registration_ids),
+               ZoomRegistrant.status == RegistrantStatus.ACTIVE)
+    )
+    for registration_id, meeting_id, registrant_id in rows:
+        found.setdefault(registration_id, []).append((meeting_id, registrant_id))
+    return found
 
 
 def script(meeting: Meeting, people: list[Participant]) -> list[tuple[str, dict]]:
@@ -185,16 +210,51 @@ def script(meeting: Meeting, people: list[Participant]) -> list[tuple[str, dict]
     return steps
 
 
+def recording_body(meeting: Meeting, url: str) -> dict:
+    """recording.completed for a simulated meeting: a video and a chat file. "Watch" leads to
+    the server's fake meeting page; with ZOOM_FAKE, "Download" gets the fake client's file."""
+    body = meeting_body("recording.completed", meeting.meeting_id, meeting.uuid, meeting.topic,
+                        meeting.start_at,
+                        duration=int((meeting.end_at - meeting.start_at).total_seconds() // 60),
+                        share_url=f"{url.rstrip('/')}/zoom/fake/{meeting.meeting_id}",
+                        total_size=2048, recording_count=2, recording_play_passcode="demo")
+    if meeting.meeting_id.isdigit():
+        body["payload"]["object"]["id"] = int(meeting.meeting_id)  # a number in this event
+    body["download_token"] = "simulated-download-token"
+    body["payload"]["object"]["recording_files"] = [
+        {
+            "id": f"{meeting.uuid}-{kind}",
+            "meeting_id": meeting.uuid,
+            "recording_start": zoom_time(meeting.start_at),
+            "recording_end": zoom_time(meeting.end_at),
+            "file_type": file_type,
+            "file_extension": file_type,
+            "file_size": 1024,
+            "status": "completed",
+            "recording_type": kind,
+            "play_url": f"{url.rstrip('/')}/zoom/fake/{meeting.meeting_id}?play={kind}",
+            "download_url": f"https://zoom.us/rec/download/simulated-{kind}",
+        }
+        for kind, file_type in (("shared_screen_with_speaker_view", "MP4"), ("chat_file", "TXT"))
+    ]
+    return body
+
+
 def simulate(event, url: str, secret: str, transport: Transport | None = None,
-             echo: Callable[[str], None] = print) -> list[tuple[int, str]]:
-    """Send the whole script of every meeting of `event`; returns the (status, answer)s."""
+             echo: Callable[[str], None] = print,
+             recording: bool = False) -> list[tuple[int, str]]:
+    """Send the whole script of every meeting of `event` (and, with `recording`, its cloud
+    recording after it ends); returns the (status, answer)s."""
     transport = transport or http_transport
     answers = []
     people = participants_of(event)
     endpoint = url.rstrip("/") + "/webhooks/zoom"
     for meeting in meetings_of(event):
         echo(f"Meeting {meeting.meeting_id} ({meeting.topic}), {len(people)} participant(s):")
-        for label, body in script(meeting, people):
+        steps = script(meeting, people)
+        if recording:
+            steps.append(("recording completed", recording_body(meeting, url)))
+        for label, body in steps:
             raw = encode(body)
             status, text = transport(endpoint, raw, signed_headers(secret, raw))
             answers.append((status, text))
@@ -211,7 +271,9 @@ def zoom_cli():
 @click.argument("event_uuid", type=click.UUID)
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True,
               help="The running server that receives the webhooks.")
-def simulate_command(event_uuid, url: str):
+@click.option("--recording", is_flag=True,
+              help="Also send recording.completed: the event page then lists a recording.")
+def simulate_command(event_uuid, url: str, recording: bool):
     """Send signed Zoom webhooks for an event's meetings to a running server."""
     from app.events.models import Event
 
@@ -226,7 +288,7 @@ def simulate_command(event_uuid, url: str):
             "neither the event nor its sessions have a Zoom meeting id: nothing to simulate."
         )
     try:
-        answers = simulate(event, url, secret, echo=click.echo)
+        answers = simulate(event, url, secret, echo=click.echo, recording=recording)
     except OSError as error:
         raise click.ClickException(f"could not reach {url}: {error}") from None
     failed = sum(1 for status, _ in answers if status >= 400)

@@ -166,6 +166,8 @@ class ZoomEventProcessor:
         "webinar.participant_joined": "joined",
         "meeting.participant_left": "left",
         "webinar.participant_left": "left",
+        "app_deauthorized": "deauthorized",
+        "recording.completed": "recording_completed",
     }
 
     @classmethod
@@ -184,6 +186,18 @@ class ZoomEventProcessor:
         else:
             entry.mark(WebhookStatus.PROCESSED)
         db.session.flush()
+
+    @staticmethod
+    def _deauthorized(delivery: webhooks.Delivery) -> None:
+        """The user removed the app at Zoom: forget their connection (its tokens are dead)."""
+        from app.zoom.connection import ZoomConnectionService
+
+        payload = delivery.body["payload"]
+        forgotten = ZoomConnectionService.forget_deauthorized(
+            str(payload.get("user_id") or ""), str(payload.get("account_id") or "")
+        )
+        if not forgotten:
+            raise Ignored("no connection of this Zoom user")
 
     @staticmethod
     def _started(delivery: webhooks.Delivery) -> None:
@@ -207,8 +221,16 @@ class ZoomEventProcessor:
         else:
             moved = _fire_event(meeting.event, "complete", "Zoom meeting ended")
         AttendanceService.refresh(meeting.event, meeting.session)  # also on a repeated "ended"
+        _enqueue_participants_report(delivery.object)
         if not moved:
             raise Ignored("not live: no change")
+
+    @staticmethod
+    def _recording_completed(delivery: webhooks.Delivery) -> None:
+        from app.zoom.recording_services import store_recording
+
+        obj = delivery.object
+        store_recording(obj, find_meeting(obj, _time(obj, "start_time", False)))
 
     @staticmethod
     def _joined(delivery: webhooks.Delivery) -> None:
@@ -263,6 +285,17 @@ class ZoomEventProcessor:
         record.close(leave_at)
         if _has_ended(uuid):  # a late "left": the attendance was already computed
             AttendanceService.refresh(meeting.event, meeting.session)
+
+
+def _enqueue_participants_report(obj: dict) -> None:
+    """Zoom's report of the meeting fills in what the webhooks missed (app/zoom/report.py)."""
+    from app.jobs import enqueue
+    from app.zoom.report import import_participants_report
+
+    uuid = obj.get("uuid")
+    if isinstance(uuid, str) and uuid:
+        enqueue(import_participants_report, uuid[:200], _text(obj, "host_id", 64),
+                _text(obj, "id", 64))
 
 
 def _record_run(obj: dict, meeting: Meeting, **times) -> None:

@@ -48,4 +48,6 @@ def _read_body(limit: int) -> bytes:
 def _too_large():
     return jsonify({"error": "the body is larger than 1 MB"}), 413
 
-from app.zoom import manage  # noqa: E402,F401  (the organizer's attendance page)
+# The organizer's attendance page; the organizer's Zoom connection; recordings; online
+# events' meetings and registrants (their hooks register with this import).
+from app.zoom import manage, meetings_views, oauth, recordings  # noqa: E402,F401

@@ -78,7 +78,8 @@ class Delivery:
 
     def dedupe_key(self, raw: bytes) -> str:
         """event + meeting id and uuid + participant + join/leave time (Zoom's retry is the
-        same delivery). A body without an object uuid is keyed by its exact bytes."""
+        same delivery), + the recording's file ids. A body without an object uuid is keyed by
+        its exact bytes."""
         obj, participant = self.object, self.participant
         if obj.get("uuid"):
             parts = [
@@ -89,6 +90,9 @@ class Delivery:
                 str(participant.get("join_time") or participant.get("leave_time") or ""),
                 str(obj.get("end_time") or ""),
             ]
+            files = obj.get("recording_files")
+            if isinstance(files, list) and files:  # a later delivery may bring more files
+                parts.append(sorted(str(f.get("id")) for f in files if isinstance(f, dict)))
             material = json.dumps(parts).encode()
         else:
             material = b"raw:" + raw

@@ -4,7 +4,9 @@ import pytest
 
 from app.extensions import db
 from tests.factories import EventFactory, SessionFactory
+from tests.zoom.connection_helpers import zoom_oauth  # noqa: F401 (a fixture)
 from tests.zoom.helpers import MEETING_ID, SECRET
+from tests.zoom.meeting_helpers import zoom  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,13 @@ from app.extensions import db
 from app.registrations.services import RegistrationService
 from app.states import SessionStatus
 from app.zoom import cli as zoom_cli
-from app.zoom.models import AttendanceRecord, WebhookStatus, ZoomWebhookLog
+from app.zoom.models import (
+    AttendanceRecord,
+    WebhookStatus,
+    ZoomMeeting,
+    ZoomRegistrant,
+    ZoomWebhookLog,
+)
 from tests.factories import EventFactory, SessionFactory, UserFactory
 from tests.zoom.helpers import MEETING_ID, SECRET
 
@@ -165,11 +171,13 @@ def test_refused_deliveries_make_the_command_fail(app, client, monkeypatch):
                                                ("production", "")])
 def test_a_development_secret_only_outside_production(tmp_path, monkeypatch, env, expected):
     monkeypatch.delenv("ZOOM_WEBHOOK_SECRET_TOKEN", raising=False)
+    keys = "x" * 43 + "="  # production needs its own ENCRYPTION_KEYS
     built = create_app({"CONVENE_ENV": env, "SECRET_KEY": "s", "ZOOM_WEBHOOK_SECRET_TOKEN": "",
+                        "ENCRYPTION_KEYS": keys,
                         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
                         "STORAGE_DIR": str(tmp_path / "files"), "MAIL_DIR": str(tmp_path)})
     assert built.config["ZOOM_WEBHOOK_SECRET_TOKEN"] == expected
-    configured = create_app({"CONVENE_ENV": env, "SECRET_KEY": "s",
+    configured = create_app({"CONVENE_ENV": env, "SECRET_KEY": "s", "ENCRYPTION_KEYS": keys,
                              "ZOOM_WEBHOOK_SECRET_TOKEN": "mine",
                              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}"})
     assert configured.config["ZOOM_WEBHOOK_SECRET_TOKEN"] == "mine"
@@ -180,10 +188,25 @@ def test_the_demo_webinar_can_be_simulated(app, client):
         lines = load_demo()
         assert any("flask zoom simulate" in line for line in lines)
         webinar = db.session.scalar(sa.select(Event).where(Event.title == "Wound care webinar"))
-        assert webinar.zoom_meeting_id == DEMO_ZOOM_MEETING_ID
+        meeting = db.session.scalar(
+            sa.select(ZoomMeeting).where(ZoomMeeting.event_id == webinar.id)
+        )
+        assert webinar.zoom_meeting_id == meeting.meeting_id != DEMO_ZOOM_MEETING_ID  # ZOOM_FAKE
+        registrants = db.session.scalars(
+            sa.select(ZoomRegistrant).where(ZoomRegistrant.zoom_meeting_id == meeting.id)
+        ).all()
+        assert len(registrants) == 2  # the two confirmed attendees; not the waitlisted one
         event_uuid = webinar.uuid
         assert not any("zoom" in line for line in load_demo())  # once
         db.session.rollback()
     answers, _ = run(app, client, event_uuid)
     assert {status for status, _ in answers} == {200}
     assert len(records(app)) == 3  # two confirmed (one re-joins); the waitlisted is not there
+    with app.app_context():
+        matched = db.session.execute(
+            sa.select(AttendanceRecord.registrant_id, ZoomRegistrant.registration_id,
+                      AttendanceRecord.registration_id)
+            .join(ZoomRegistrant, ZoomRegistrant.registrant_id == AttendanceRecord.registrant_id)
+        ).all()
+    # Each joined with their own link: matched through the registrant id.
+    assert len(matched) == 3 and all(row[1] == row[2] for row in matched)
