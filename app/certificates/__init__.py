@@ -1,0 +1,1 @@
+"""Certificates and CPD: templates, issuing, PDFs, verifiable credentials, the CPD tracker."""

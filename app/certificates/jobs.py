@@ -1,0 +1,115 @@
+"""Certificate PDFs: render, store, email (once).
+
+`render_certificate_pdf(certificate_id)` is enqueued when a certificate is issued. It renders
+the PDF from the certificate's frozen data, stores it at "<CERTIFICATE_STORAGE_PREFIX>/<uuid>
+.pdf", and emails it to the attendee the first time only: a retried or repeated job, or a
+re-render, never sends it again. `ensure_pdf` gives the bytes for a download, rendering them
+again when the file is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.certificates import privacy as _privacy  # noqa: F401  (registers its handlers)
+from app.certificates.models import Certificate
+from app.certificates.rendering import certificate_context, render_pdf
+from app.core.storage import get_storage
+from app.core.types import utcnow
+from app.extensions import db
+from app.mailing.attachments import Attachment
+from app.mailing.attachments import register as register_attachment
+from app.mailing.services import MailService
+
+log = logging.getLogger(__name__)
+
+
+def render_certificate_pdf(certificate_id: int) -> None:
+    """The job: (re-)render and store the PDF, then email it if it was never emailed."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None:
+        return
+    store_pdf(certificate)
+    if certificate.is_active:
+        email_certificate(certificate)
+    db.session.commit()
+
+
+def email_certificates(certificate_ids: list[int]) -> None:
+    """The job a bulk run queues after each batch: the emails of the certificates it issued
+    (and rendered itself), sent once each."""
+    certificates = db.session.scalars(
+        sa.select(Certificate).where(Certificate.id.in_(certificate_ids))
+    ).all()
+    for certificate in certificates:
+        if certificate.is_active:
+            email_certificate(certificate)
+    db.session.commit()
+
+
+def pdf_key(certificate: Certificate) -> str:
+    prefix = current_app.config.get("CERTIFICATE_STORAGE_PREFIX") or "certificates"
+    return f"{prefix.strip('/')}/{certificate.uuid}.pdf"
+
+
+def store_pdf(certificate: Certificate) -> bytes:
+    """Render the certificate and store the file; the caller commits the new key."""
+    pdf = render_pdf(certificate.template, certificate_context(certificate))
+    key = pdf_key(certificate)
+    get_storage().save(key, pdf)
+    certificate.pdf_key = key
+    certificate.pdf_rendered_at = utcnow()
+    return pdf
+
+
+def ensure_pdf(certificate: Certificate) -> bytes:
+    """The stored PDF, rendered again when it is missing (the caller commits)."""
+    storage = get_storage()
+    if certificate.pdf_key and storage.exists(certificate.pdf_key):
+        return storage.read(certificate.pdf_key)
+    log.info("certificate %s has no PDF on disk: rendering it", certificate.id)
+    return store_pdf(certificate)
+
+
+def email_certificate(certificate: Certificate) -> bool:
+    """Queue the "certificate_issued" email unless it was already sent; returns whether
+    it queued it. The conditional UPDATE decides, so two jobs at once send one message."""
+    claimed = db.session.execute(
+        sa.update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate.emailed_at.is_(None))
+        .values(emailed_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if not claimed:
+        return False
+    MailService.send(
+        "certificate_issued",
+        certificate.attendee_email,
+        {
+            "user_name": certificate.attendee_name,
+            "event_title": certificate.event_title,
+            "verification_code": certificate.verification_code,
+            "verify_url": certificate.verify_url(),
+        },
+        user=certificate.user,
+        attachments=[{"kind": "certificate_pdf", "id": certificate.id}],
+    )
+    return True
+
+
+def certificate_attachment(certificate_id: int) -> Attachment | None:
+    """The PDF attached to the "certificate_issued" email (none once revoked)."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or not certificate.is_active:
+        return None
+    return Attachment(
+        filename=f"certificate-{certificate.verification_code}.pdf",
+        content_type="application/pdf",
+        content=ensure_pdf(certificate),
+    )
+
+
+register_attachment("certificate_pdf", certificate_attachment)

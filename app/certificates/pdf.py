@@ -1,0 +1,142 @@
+"""HTML to PDF (xhtml2pdf), PDF to PNG thumbnail (pypdfium2) and QR codes, for certificates
+and the CPD report.
+
+The HTML may come from an organizer, so the renderer may read only what we allow
+(DESIGN.md "Decisions"): `link_callback` resolves "storage:<key>" through the storage
+interface and "/static/..." under static/, and nothing else — no URL, no other path. The
+resource policy enforces the same two directories inside xhtml2pdf (its fonts and
+backgrounds do not all go through the callback) and bounds the render's time and size.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from pathlib import Path
+
+import pypdfium2
+import qrcode
+from flask import current_app
+from flask_babel import gettext as _
+from PIL import Image
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
+
+from app.core.errors import DomainError
+from app.core.storage import InvalidKey, get_storage
+
+log = logging.getLogger(__name__)
+
+STORAGE_PREFIX = "storage:"
+STATIC_PREFIX = "/static/"
+DATA_PREFIX = "data:image/"
+# Returned for anything refused: a data URI of nothing, so xhtml2pdf loads no file (a falsy
+# return would make it fall back to the original URI).
+REFUSED = "data:text/plain;base64,"
+QR_MODULE_PIXELS = 4  # pixels per module in the PNG; xhtml2pdf scales it to the size the CSS sets
+
+
+class PdfError(DomainError):
+    """The document could not be turned into a PDF; the message says why."""
+
+
+def link_callback(uri: str, rel: str | None = None) -> str:
+    """The local file xhtml2pdf may read for `uri`, or REFUSED."""
+    uri = (uri or "").strip()
+    if uri.startswith(DATA_PREFIX):
+        return uri  # inline images (the QR code): nothing is fetched
+    if uri.startswith(STORAGE_PREFIX):
+        return _storage_file(uri[len(STORAGE_PREFIX):]) or REFUSED
+    if uri.startswith(STATIC_PREFIX):
+        return _static_file(uri[len(STATIC_PREFIX):]) or REFUSED
+    log.info("refused a resource in a PDF: %.120r", uri)
+    return REFUSED
+
+
+def _storage_file(key: str) -> str | None:
+    try:
+        path = get_storage().path(key)
+    except InvalidKey:
+        return None
+    return str(path) if path.is_file() else None
+
+
+def _static_file(relative: str) -> str | None:
+    root = _static_root()
+    path = (root / relative).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return str(path)
+
+
+def _static_root() -> Path:
+    return Path(current_app.static_folder).resolve()
+
+
+def _policy() -> ResourceAccessPolicy:
+    """xhtml2pdf's own gate: no network, local reads only from storage and static/."""
+    roots = (Path(current_app.config["STORAGE_DIR"]).resolve(), _static_root())
+    return ResourceAccessPolicy.server(
+        base_dir=None,
+        extra_roots=roots,
+        allow_remote=False,
+        max_render_seconds=current_app.config.get("CERTIFICATE_RENDER_SECONDS", 20),
+    )
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Render an HTML document to PDF bytes, or raise PdfError with a readable reason."""
+    output = io.BytesIO()
+    try:
+        result = pisa.CreatePDF(
+            html, dest=output, link_callback=link_callback, resource_policy=_policy(),
+            encoding="utf-8",
+        )
+    except RenderLimitError as exc:
+        raise PdfError(_("The PDF took too long or grew too large to render: %(reason)s.",
+                         reason=exc)) from exc
+    except Exception as exc:  # xhtml2pdf raises whatever its parsers raise
+        log.warning("xhtml2pdf failed: %s", exc)
+        raise PdfError(_("The PDF could not be rendered: %(reason)s.", reason=exc)) from exc
+    if result.err:
+        raise PdfError(_("The PDF could not be rendered (%(count)d errors).", count=result.err))
+    return output.getvalue()
+
+
+def pdf_thumbnail_png(pdf: bytes, width: int = 400) -> bytes:
+    """A PNG of the first page, `width` pixels wide (the live preview)."""
+    try:
+        document = pypdfium2.PdfDocument(pdf)
+    except pypdfium2.PdfiumError as exc:
+        raise PdfError(_("That is not a readable PDF.")) from exc
+    try:
+        page = document[0]
+        scale = width / page.get_width()
+        image = page.render(scale=scale).to_pil()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        return buffer.getvalue()
+    finally:
+        document.close()
+
+
+def qr_code_data_uri(text: str) -> str:
+    """A PNG QR code of `text` as a data URI, for an <img src> that needs no file.
+
+    Built from the module matrix in one step, with a fixed mask pattern (every mask gives a
+    valid code): the library's own drawing, one rectangle per module after trying all eight
+    masks, took most of a certificate's time outside xhtml2pdf.
+    """
+    code = qrcode.QRCode(border=1, mask_pattern=0,
+                         error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(text)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    side = len(matrix)
+    image = Image.new("1", (side, side), 1)
+    image.putdata([0 if dark else 1 for row in matrix for dark in row])
+    image = image.resize((side * QR_MODULE_PIXELS, side * QR_MODULE_PIXELS), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
