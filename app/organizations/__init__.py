@@ -1,0 +1,1 @@
+"""Organizations: teams with a role hierarchy that share events and templates."""
