@@ -13,7 +13,10 @@ from app.config import load_config
 from app.extensions import babel, cache, csrf, db, limiter, migrate
 
 # Areas whose blueprints, jobs and privacy handlers make up the site.
-AREAS = ("main", "accounts", "mailing", "events", "registrations", "zoom")
+AREAS = (
+    "main", "accounts", "mailing", "events", "registrations", "zoom", "certificates",
+    "organizations",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:

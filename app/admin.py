@@ -23,14 +23,28 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 
 from app.accounts.models import User
+from app.certificates.cpd_models import CPDActivity, CPDRequirement
+from app.certificates.keys import SigningKey
+from app.certificates.run_models import CertificateIssueRun
 from app.core.errors import DomainError
 from app.events.models import Calendar, Event, EventCategory, EventLocation, EventVisibility
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate, EmailTemplateType
 from app.registrations.models import AttendeeMessage, Registration
-from app.states import EventStatus, RegistrationStatus, UserStatus
-from app.zoom.models import WebhookStatus, ZoomWebhookLog
+from app.states import EventStatus, IssueRunStatus, RegistrationStatus, UserStatus
+from app.zoom.models import (
+    MeetingSyncStatus,
+    RecordingAction,
+    RecordingView,
+    RegistrantStatus,
+    WebhookStatus,
+    ZoomConnection,
+    ZoomMeeting,
+    ZoomRecording,
+    ZoomRegistrant,
+    ZoomWebhookLog,
+)
 
 
 class AdminOnly:
@@ -231,6 +245,55 @@ class ZoomWebhookLogAdmin(AdminModelView):
     column_formatters_detail = {"status": _enum_formatter, "payload": _payload_formatter}
 
 
+class ZoomConnectionAdmin(AdminModelView):
+    """Read-only: whose Zoom account is connected, and which need reconnecting. The tokens
+    are never shown (nor searchable, nor exported)."""
+
+    can_create = can_edit = can_delete = can_export = False
+    column_list = ("user", "zoom_email", "zoom_account_id", "connected_at", "expires_at",
+                   "needs_reconnect_at", "last_error")
+    column_details_list = ("user", "zoom_email", "zoom_user_id", "zoom_account_id", "scopes",
+                           "connected_at", "expires_at", "needs_reconnect_at", "last_error",
+                           "created_at", "updated_at")
+    column_searchable_list = ("zoom_email", "zoom_user_id", "zoom_account_id")
+    column_sortable_list = ("zoom_email", "connected_at", "expires_at", "needs_reconnect_at")
+    column_default_sort = ("connected_at", True)
+    column_labels = {
+        "expires_at": "Access token expires", "needs_reconnect_at": "Needs reconnect since",
+    }
+
+
+class ZoomMeetingAdmin(AdminModelView):
+    """Read-only: the meetings created at Zoom and where their sync stands (the organizer
+    retries from the event's overview). The host's start link is never shown."""
+
+    can_create = can_edit = can_delete = can_export = False
+    column_list = ("event", "session", "meeting_id", "sync_status", "synced_at", "last_error")
+    column_details_list = ("event", "session", "meeting_id", "host_user", "topic", "start_at",
+                           "duration_minutes", "join_url", "sync_status", "synced_at",
+                           "last_error", "created_at", "updated_at")
+    column_searchable_list = ("meeting_id", "event.title")
+    column_filters = (enum_filter(ZoomMeeting.sync_status, MeetingSyncStatus, "Sync"),)
+    column_sortable_list = ("meeting_id", "sync_status", "synced_at")
+    column_default_sort = ("id", True)
+    column_formatters = {"sync_status": _enum_formatter}
+    column_labels = {"sync_status": "Sync", "duration_minutes": "Minutes"}
+
+
+class ZoomRegistrantAdmin(AdminModelView):
+    """Read-only: attendees registered at Zoom. Their personal join links are not shown."""
+
+    can_create = can_edit = can_delete = can_export = False
+    column_list = ("registration", "meeting", "registrant_id", "status", "last_error")
+    column_details_list = ("registration", "meeting", "registrant_id", "status", "last_error",
+                           "created_at", "updated_at")
+    column_searchable_list = ("registrant_id",)
+    column_filters = (enum_filter(ZoomRegistrant.status, RegistrantStatus, "Status"),)
+    column_sortable_list = ("registrant_id", "status")
+    column_default_sort = ("id", True)
+    column_formatters = {"status": _enum_formatter}
+
+
 class JobFailureAdmin(AdminModelView):
     can_create = can_edit = can_delete = False
     column_list = ("updated_at", "func", "status", "attempts", "next_attempt_at", "queue")
@@ -319,6 +382,35 @@ class EventCategoryAdmin(AdminModelView):
     form_columns = ("calendar", "name")
 
 
+class ZoomRecordingAdmin(AdminModelView):
+    """Read-only: the recordings Zoom reported, with their files. The play passcode is not
+    shown here (attendees see it on the event page)."""
+
+    can_create = can_edit = can_delete = can_export = False
+    column_list = ("event", "session", "topic", "start_at", "duration_minutes", "total_size",
+                   "created_at")
+    column_details_list = ("event", "session", "topic", "meeting_id", "meeting_uuid", "host_id",
+                           "start_at", "duration_minutes", "share_url", "total_size", "files",
+                           "created_at", "updated_at")
+    column_searchable_list = ("topic", "meeting_id", "meeting_uuid", "event.title")
+    column_filters = ("event.title", "meeting_id")
+    column_sortable_list = ("topic", "start_at", "created_at")
+    column_default_sort = ("created_at", True)
+    column_labels = {"duration_minutes": "Minutes", "total_size": "Bytes"}
+
+
+class RecordingViewAdmin(AdminModelView):
+    """Read-only: each watch or download of a recording file."""
+
+    can_create = can_edit = can_delete = False
+    column_list = ("created_at", "recording", "file", "action", "user", "registration")
+    column_details_list = ("created_at", "recording", "file", "action", "user", "registration")
+    column_filters = (enum_filter(RecordingView.action, RecordingAction, "Action"),
+                      "recording.topic")
+    column_formatters = {"action": _enum_formatter}
+    column_default_sort = ("created_at", True)
+
+
 # --- Registrations: inspection; cancelling, promoting and check-in happen on the organizer's
 # attendee page, through RegistrationService (the seats and the waitlist).
 
@@ -348,6 +440,57 @@ class AttendeeMessageAdmin(AdminModelView):
     column_default_sort = ("created_at", True)
 
 
+class CertificateIssueRunAdmin(AdminModelView):
+    """Read-only: the bulk issuing runs ("issue to all eligible") and how far each got."""
+
+    can_create = can_edit = can_delete = False
+    column_list = ("created_at", "event", "started_by", "status", "total", "issued", "skipped",
+                   "failed", "finished_at")
+    column_searchable_list = ("event.title",)
+    column_filters = (enum_filter(CertificateIssueRun.status, IssueRunStatus, "Status"),
+                      "event.title")
+    column_formatters = {"status": _enum_formatter}
+    column_default_sort = ("created_at", True)
+    column_details_list = (
+        "event", "uuid", "started_by", "status", "total", "issued", "skipped", "failed",
+        "error", "cursor_registration_id", "created_at", "started_at", "finished_at",
+        "updated_at",
+    )
+    column_labels = {"cursor_registration_id": "Last registration handled (id)"}
+
+
+class SigningKeyAdmin(AdminModelView):
+    """Read-only: the keys that sign credentials (the JWKS lists them all). The private key
+    is never shown; `flask keys new-signing-key` rotates."""
+
+    can_create = can_edit = can_delete = can_export = False
+    column_list = ("kid", "algorithm", "is_signing", "created_at", "retired_at")
+    column_details_list = ("kid", "algorithm", "is_signing", "public_jwk", "created_at",
+                           "retired_at")
+    column_default_sort = ("created_at", True)
+    column_labels = {"kid": "Key id (kid)", "is_signing": "Signs new credentials"}
+
+
+# --- CPD: read-only. A person's requirements and activities are theirs to change on /cpd.
+
+
+class CPDRequirementAdmin(AdminModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ("user", "professional_body", "credits_required", "period_kind",
+                   "start_month", "period_months", "active_from", "active_until")
+    column_searchable_list = ("professional_body", "user.email")
+    column_filters = ("professional_body",)
+    column_formatters = {"period_kind": _enum_formatter}
+    column_default_sort = ("created_at", True)
+
+
+class CPDActivityAdmin(AdminModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ("user", "completed_on", "title", "provider", "credits", "requirement")
+    column_searchable_list = ("title", "provider", "user.email")
+    column_default_sort = ("completed_on", True)
+
+
 def register_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
@@ -361,6 +504,15 @@ def register_admin(app: Flask) -> Admin:
     admin.add_view(JobFailureAdmin(JobFailure, db, name="Job failures"))
     admin.add_view(ZoomWebhookLogAdmin(ZoomWebhookLog, db, name="Zoom webhooks",
                                        category="Zoom"))
+    admin.add_view(ZoomConnectionAdmin(ZoomConnection, db, name="Zoom connections",
+                                       category="Zoom"))
+    admin.add_view(ZoomRecordingAdmin(ZoomRecording, db, name="Zoom recordings",
+                                      category="Zoom"))
+    admin.add_view(ZoomMeetingAdmin(ZoomMeeting, db, name="Zoom meetings", category="Zoom"))
+    admin.add_view(ZoomRegistrantAdmin(ZoomRegistrant, db, name="Zoom registrants",
+                                       category="Zoom"))
+    admin.add_view(RecordingViewAdmin(RecordingView, db, name="Recording views",
+                                      category="Zoom"))
     admin.add_view(EventAdmin(Event, db, name="Events", category="Events"))
     admin.add_view(EventLocationAdmin(EventLocation, db, name="Venues", category="Events"))
     admin.add_view(CalendarAdmin(Calendar, db, name="Calendars", category="Events"))
@@ -369,5 +521,18 @@ def register_admin(app: Flask) -> Admin:
                                      category="Registrations"))
     admin.add_view(AttendeeMessageAdmin(AttendeeMessage, db, name="Attendee messages",
                                         category="Registrations"))
+    admin.add_view(CertificateIssueRunAdmin(CertificateIssueRun, db, name="Issuing runs",
+                                            category="Certificates"))
+    admin.add_view(SigningKeyAdmin(SigningKey, db, name="Signing keys", category="Certificates"))
+    admin.add_view(CPDRequirementAdmin(CPDRequirement, db, name="CPD requirements",
+                                       category="Certificates"))
+    admin.add_view(CPDActivityAdmin(CPDActivity, db, name="CPD activities",
+                                    category="Certificates"))
+    from app.certificates.admin_views import register as register_certificate_admin
+
+    register_certificate_admin(admin)
+    from app.organizations.admin_views import register as register_organization_admin
+
+    register_organization_admin(admin)
     admin.add_link(MenuLink(name="Back to Convene", url="/"))
     return admin

@@ -62,6 +62,16 @@ def keys_rotate():
     click.echo(f"{count} secret(s) re-encrypted with the newest key.")
 
 
+@keys_cli.command("new-signing-key")
+def keys_new_signing_key():
+    """Sign new credentials with a new Ed25519 key; old keys retire but stay in the JWKS."""
+    from app.certificates.keys import rotate_signing_key
+
+    key = rotate_signing_key()
+    db.session.commit()
+    click.echo(f"New credentials are signed with key {key.kid}; older keys stay published.")
+
+
 @click.group("jobs", cls=AppGroup, help="Background jobs.")
 def jobs_cli():
     pass

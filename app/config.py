@@ -34,6 +34,8 @@ ENV_SETTINGS = {
     "MAIL_USE_SSL": lambda v: v.lower() in ("1", "true", "yes"),
     "STORAGE_DIR": str,
     "MAX_CONTENT_LENGTH": int,
+    "CERTIFICATE_STORAGE_PREFIX": str,
+    "CERTIFICATE_RENDER_SECONDS": float,
     "PASSWORD_HASH_METHOD": str,
     "LOGIN_LIMIT_PER_ACCOUNT": str,
     "LOGIN_LIMIT_PER_IP": str,
@@ -42,6 +44,11 @@ ENV_SETTINGS = {
     "PAGE_CACHE": lambda v: v.lower() in ("1", "true", "yes"),
     "ZOOM_WEBHOOK_SECRET_TOKEN": str,
     "ENCRYPTION_KEYS": str,
+    "ZOOM_FAKE": lambda v: v.lower() in ("1", "true", "yes"),
+    "ZOOM_CLIENT_ID": str,
+    "ZOOM_CLIENT_SECRET": str,
+    "ZOOM_API_BASE": str,
+    "ZOOM_OAUTH_BASE": str,
 }
 
 
@@ -73,6 +80,10 @@ def defaults(instance_path: str) -> dict:
         "STORAGE_DIR": str(Path(instance_path) / "files"),
         # The largest upload any form accepts (a certificate background); forms check less.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Certificate PDFs are stored under this storage directory ("certificates/<uuid>.pdf");
+        # one render (template, then PDF) may take this many seconds before it is stopped.
+        "CERTIFICATE_STORAGE_PREFIX": "certificates",
+        "CERTIFICATE_RENDER_SECONDS": 20.0,
         "PASSWORD_HASH_METHOD": "scrypt",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
         "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
@@ -96,6 +107,13 @@ def defaults(instance_path: str) -> dict:
         # Fernet keys for secrets at rest, newest first, comma-separated (app/core/encryption).
         # Unset outside production: derived from SECRET_KEY.
         "ENCRYPTION_KEYS": "",
+        # Zoom OAuth app (user-managed, "General app"): meetings are created with the
+        # organizer's own account. ZOOM_FAKE (default: on unless production) simulates Zoom.
+        "ZOOM_FAKE": None,
+        "ZOOM_CLIENT_ID": "",
+        "ZOOM_CLIENT_SECRET": "",
+        "ZOOM_API_BASE": "https://api.zoom.us/v2",
+        "ZOOM_OAUTH_BASE": "https://zoom.us",
     }
 
 
@@ -143,6 +161,8 @@ def finish_config(app: Flask) -> None:
         # Development only, so that `flask zoom simulate` can sign for a local server. There is
         # no default in production: unset, POST /webhooks/zoom accepts nothing.
         config["ZOOM_WEBHOOK_SECRET_TOKEN"] = DEVELOPMENT_ZOOM_SECRET
+    if config.get("ZOOM_FAKE") is None:
+        config["ZOOM_FAKE"] = not production
     config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE", production) or production
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     redis_url = config.get("REDIS_URL")

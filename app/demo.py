@@ -200,25 +200,94 @@ def load_registrations() -> list[str]:
             "2 invitations"]
 
 
-DEMO_ZOOM_MEETING_ID = "89900000001"  # made up: `flask zoom simulate` plays this meeting
+DEMO_ZOOM_MEETING_ID = "89900000001"  # made up: for a webinar published without Zoom
 
 
 def load_zoom() -> list[str]:
-    """A (fake) Zoom meeting for the webinar, so that `flask zoom simulate` fills its
-    attendance."""
+    """The webinar's Zoom meeting (fake with ZOOM_FAKE) was created when it was published;
+    its confirmed attendees are registered in it here at once (the jobs that would do it
+    find nothing left to do), so that `flask zoom simulate` fills its attendance through
+    their registrant ids."""
     from app.events.models import Event
+    from app.registrations.models import Registration
+    from app.zoom.meetings import ZoomRegistrantService
+    from app.zoom.models import ZoomMeeting, ZoomRegistrant
 
     webinar = db.session.scalar(sa.select(Event).where(Event.title == "Wound care webinar"))
-    if webinar is None or webinar.zoom_meeting_id:
+    if webinar is None:
         return []
-    webinar.zoom_meeting_id = DEMO_ZOOM_MEETING_ID
-    return [f"  zoom: the webinar is Zoom meeting {DEMO_ZOOM_MEETING_ID}; with `flask run` "
+    meetings = sa.select(ZoomMeeting.id).where(ZoomMeeting.event_id == webinar.id)
+    registrants = sa.select(ZoomRegistrant.id).join(ZoomMeeting).where(
+        ZoomMeeting.event_id == webinar.id
+    )
+    if db.session.scalar(meetings.limit(1)) is None:
+        if webinar.zoom_meeting_id:
+            return []
+        webinar.zoom_meeting_id = DEMO_ZOOM_MEETING_ID
+    elif db.session.scalar(registrants.limit(1)) is not None:
+        return []
+    else:
+        for registration in db.session.scalars(
+            sa.select(Registration).where(Registration.event_id == webinar.id)
+        ):
+            ZoomRegistrantService.sync(registration)
+    return [f"  zoom: the webinar is Zoom meeting {webinar.zoom_meeting_id}; with `flask run` "
             f"going, `flask zoom simulate {webinar.uuid}` sends its webhooks"]
 
 
 DEMO_LOADERS: list[Callable[[], list[str]]] = [
     load_mail_templates, load_users, load_speakers, load_events, load_registrations, load_zoom,
 ]
+
+
+def load_certificate_templates() -> list[str]:
+    """The shipped certificate template (app/certificates/defaults.py), once."""
+    from app.certificates.defaults import default_template
+    from app.certificates.models import CertificateTemplate
+
+    existed = db.session.scalar(
+        sa.select(CertificateTemplate.id).where(CertificateTemplate.is_default.is_(True))
+    )
+    template = default_template()
+    return [] if existed else [f"  certificate template “{template.name}” added"]
+
+
+DEMO_LOADERS.insert(1, load_certificate_templates)
+
+
+def load_organization() -> list[str]:
+    """An organization (issue 7): the organizer owns it, an attendee is a member, and it
+    has one event of its own."""
+    from app.events.models import EventFormat, EventVisibility
+    from app.events.services import EventDetails, EventService
+    from app.organizations.models import Organization, OrganizationMembership
+    from app.organizations.permissions import OrgRole
+    from app.organizations.services import OrganizationService
+
+    slug = "northern-clinical-education"
+    if db.session.scalar(sa.select(Organization.id).where(Organization.slug == slug)
+                         .execution_options(include_deleted=True)):
+        return []
+    owner = _user("organizer@example.com")
+    organization = OrganizationService.create(
+        owner, name="Northern Clinical Education", slug=slug, primary_colour="#0b6e4f"
+    )
+    db.session.add(OrganizationMembership(organization=organization,
+                                          user_id=_user("attendee1@example.com").id,
+                                          role=OrgRole.MEMBER))
+    starts = _local((utcnow() + timedelta(days=35)).date(), 13)
+    event = EventService.create(owner, EventDetails(
+        title="Sepsis recognition workshop", timezone="Europe/London", start_at=starts,
+        end_at=starts + timedelta(hours=3), format=EventFormat.VIRTUAL,
+        summary="Spotting sepsis early on the ward: cases and practice.",
+        visibility=EventVisibility.PUBLIC, cpd_credits="3", organization_id=organization.id,
+    ))
+    event.publish(owner)
+    return [f"  organization “{organization.name}”: {owner.email} owns it, "
+            "attendee1@example.com is a member, one event"]
+
+
+DEMO_LOADERS.append(load_organization)
 
 
 def load_demo() -> list[str]:

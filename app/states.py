@@ -276,3 +276,49 @@ REGISTRATION_MACHINE = StateMachine(
         },
     ],
 )
+
+
+# --- Certificates (seed 003 "Certificate Status"; DESIGN.md: data immutable once issued)
+
+
+class CertificateStatus(enum.Enum):
+    ACTIVE = "active"
+    REVOKED = "revoked"  # terminal: a new certificate is issued instead of reactivating
+
+
+CERTIFICATE_MACHINE = StateMachine(
+    noun="certificate",
+    states=CertificateStatus,
+    transitions=[
+        {
+            "trigger": "revoke",
+            "source": CertificateStatus.ACTIVE,
+            "dest": CertificateStatus.REVOKED,
+        },
+    ],
+)
+
+
+# --- Bulk certificate issuing runs (issue 6): one job issues to every eligible registration
+
+
+class IssueRunStatus(enum.Enum):
+    QUEUED = "queued"  # created; its job is on the queue
+    RUNNING = "running"  # a worker issues batch after batch (and resumes after a crash)
+    DONE = "done"  # every eligible registration was handled
+    FAILED = "failed"  # stopped for a reason the organizer must fix (the message says which)
+
+
+ISSUE_RUN_MACHINE = StateMachine(
+    noun="issuing run",
+    states=IssueRunStatus,
+    transitions=[
+        {"trigger": "start", "source": IssueRunStatus.QUEUED, "dest": IssueRunStatus.RUNNING},
+        {"trigger": "finish", "source": IssueRunStatus.RUNNING, "dest": IssueRunStatus.DONE},
+        {
+            "trigger": "fail",
+            "source": [IssueRunStatus.QUEUED, IssueRunStatus.RUNNING],
+            "dest": IssueRunStatus.FAILED,
+        },
+    ],
+)

@@ -15,3 +15,19 @@ def test_demo_data_loads_once_with_registrations_a_waitlist_and_invitations(ctx)
 
     assert not any("registrations" in line for line in load_demo())  # nothing twice
     assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 6
+
+
+def test_demo_data_has_an_organization_with_an_owner_a_member_and_an_event(ctx):
+    from app.events.models import Event
+    from app.organizations.models import Organization
+    from app.organizations.permissions import OrgRole
+
+    assert any("organization" in line for line in load_demo())
+    organization = db.session.scalar(sa.select(Organization))
+    roles = sorted((m.user.email, m.role) for m in organization.get_members())
+    assert roles == [("attendee1@example.com", OrgRole.MEMBER),
+                     ("organizer@example.com", OrgRole.OWNER)]
+    assert db.session.scalar(sa.select(sa.func.count(Event.id))
+                             .where(Event.organization_id == organization.id)) == 1
+    assert not any("organization" in line for line in load_demo())  # nothing twice
+    assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 1

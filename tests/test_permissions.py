@@ -9,11 +9,15 @@ not offer an operation (read-only logs) or needs an id.
 import re
 import uuid
 
+from tests.certificates import routes_cpd, routes_issuing, routes_templates, routes_verify
 from tests.conftest import create_user, csrf_token, log_in
+from tests.organizations import routes_orgs
 from tests.registrations import routes_attend, routes_outreach, routes_roster
-from tests.zoom import routes_attendance
+from tests.zoom import routes_attendance, routes_connection, routes_meetings, routes_recordings
 
-ROUTE_TABLES = (routes_attend, routes_roster, routes_outreach, routes_attendance)
+ROUTE_TABLES = (routes_attend, routes_roster, routes_outreach, routes_attendance, routes_verify,
+                routes_connection, routes_cpd, routes_issuing, routes_orgs, routes_templates,
+                routes_recordings, routes_meetings)
 
 SAMPLES = {
     "token": "not-a-real-token",

@@ -209,9 +209,22 @@ class User(SoftDeleteMixin, Model):
         )
 
     def has_event_permission(self, event, permission) -> bool:
+        """The user's own role in the event decides; for an organization's event, so does
+        their role in the organization (app/organizations/permissions.py)."""
         from app.events.permissions import role_allows
 
-        return role_allows(self.get_event_role(event), permission)
+        if role_allows(self.get_event_role(event), permission):
+            return True
+        return self.has_org_event_permission(event, permission)
+
+    def has_org_event_permission(self, event, permission) -> bool:
+        from app.organizations.permissions import event_permission_via_org
+
+        org_permission = event_permission_via_org(permission)
+        organization_id = getattr(event, "organization_id", None)
+        if organization_id is None or org_permission is None:
+            return False
+        return self.has_org_permission(organization_id, org_permission)
 
     def can_edit_event(self, event) -> bool:
         from app.events.permissions import EventPermission
@@ -233,16 +246,95 @@ class User(SoftDeleteMixin, Model):
         return self.is_admin or self.has_event_permission(event, EventPermission.VIEW)
 
     def get_managed_events(self):
-        """Events this user organises, newest first."""
+        """Events this user organises or may edit through an organization, newest first:
+        mine + my organizations', without duplicates (seed 003 "Query Pattern Changes")."""
         from app.events.models import Event, EventRole, EventUser
+        from app.organizations.permissions import OrgPermission
 
+        organizing = sa.select(EventUser.event_id).where(
+            EventUser.user_id == self.id, EventUser.role == EventRole.ORGANIZER
+        )
         return list(
             db.session.scalars(
                 sa.select(Event)
-                .join(EventUser, EventUser.event_id == Event.id)
-                .where(EventUser.user_id == self.id, EventUser.role == EventRole.ORGANIZER)
+                .where(sa.or_(
+                    Event.id.in_(organizing),
+                    Event.organization_id.in_(self.org_ids_with(OrgPermission.EDIT_EVENTS)),
+                ))
                 .order_by(Event.start_at.desc())
             )
+        )
+
+    # --- Organizations (seeds 000/001: membership and role checks)
+
+    def get_active_memberships(self):
+        """This user's memberships of live organizations, with the organization loaded."""
+        from sqlalchemy.orm import contains_eager
+
+        from app.organizations.models import Organization, OrganizationMembership
+
+        return list(
+            db.session.scalars(
+                sa.select(OrganizationMembership)
+                .join(Organization, Organization.id == OrganizationMembership.organization_id)
+                .where(OrganizationMembership.user_id == self.id,
+                       Organization.deleted_at.is_(None))
+                .options(contains_eager(OrganizationMembership.organization))
+                .order_by(Organization.name)
+            )
+        )
+
+    def get_org_role(self, organization_id: int):
+        """This user's role in the (live) organization, or None."""
+        from app.organizations.models import Organization, OrganizationMembership
+
+        return db.session.scalar(
+            sa.select(OrganizationMembership.role)
+            .join(Organization, Organization.id == OrganizationMembership.organization_id)
+            .where(OrganizationMembership.organization_id == organization_id,
+                   OrganizationMembership.user_id == self.id,
+                   Organization.deleted_at.is_(None))
+        )
+
+    def has_role_in_org(self, organization_id: int, role) -> bool:
+        """Whether this user holds exactly `role` in the organization (seed 001)."""
+        return self.get_org_role(organization_id) == role
+
+    def has_org_permission(self, organization_id: int, permission) -> bool:
+        from app.organizations.permissions import role_allows
+
+        return role_allows(self.get_org_role(organization_id), permission)
+
+    def is_org_admin(self, organization_id: int) -> bool:
+        """ADMIN or OWNER of the organization."""
+        from app.organizations.permissions import OrgRole
+
+        role = self.get_org_role(organization_id)
+        return role is not None and role.outranks_or_equals(OrgRole.ADMIN)
+
+    def can_access_organization(self, organization_id: int) -> bool:
+        """Members see their organization; site admins see every one (seed 000)."""
+        return self.is_admin or self.get_org_role(organization_id) is not None
+
+    def can_join_organization(self, organization) -> bool:
+        """An active account that is not yet a member of a live organization (seed 001)."""
+        return (
+            self.is_active
+            and not organization.is_deleted
+            and self.get_org_role(organization.id) is None
+        )
+
+    def org_ids_with(self, permission):
+        """A subquery: the live organizations where this user holds `permission`."""
+        from app.organizations.models import Organization, OrganizationMembership
+        from app.organizations.permissions import roles_with
+
+        return (
+            sa.select(OrganizationMembership.organization_id)
+            .join(Organization, Organization.id == OrganizationMembership.organization_id)
+            .where(OrganizationMembership.user_id == self.id,
+                   OrganizationMembership.role.in_(roles_with(permission)),
+                   Organization.deleted_at.is_(None))
         )
 
     def get_upcoming_events(self, now: datetime | None = None):

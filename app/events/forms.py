@@ -141,6 +141,11 @@ class EventForm(FlaskForm):
         _l("CPD credits"), default="0", validators=[Length(max=12)],
         description=_l("Credits an attendee earns for the whole event."),
     )
+    attendance_threshold = IntegerField(
+        _l("Attendance threshold (%)"), default=75, validators=[Optional()],
+        description=_l("The share of a session an attendee must be present for to count as "
+                       "attended, from 0 to 100. Leave empty for 75."),
+    )
     registration_opens_at = local_field(
         _l("Registration opens"), required=False,
         description=_l("Leave empty to open registration when the event is published."),
@@ -155,10 +160,20 @@ class EventForm(FlaskForm):
     )
     calendar_id = SelectField(_l("Calendar"), coerce=optional_int, validators=[Optional()])
     category_ids = SelectMultipleField(_l("Categories"), coerce=int, validators=[Optional()])
+    organization_id = SelectField(
+        _l("Organization"), coerce=optional_int, validators=[Optional()],
+        description=_l("Its members see the event; managers and above edit it."),
+    )
+    certificate_template_id = SelectField(
+        _l("Certificate template"), coerce=optional_int, validators=[Optional()],
+        description=_l("The design of this event's certificates."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
+        self.organization_id.choices = organization_choices()
+        self.certificate_template_id.choices = certificate_template_choices()
         venues = db.session.scalars(sa.select(EventLocation).order_by(EventLocation.name))
         self.venue_id.choices = [SelectChoice("", _l("— No venue —"))] + [
             SelectChoice(venue.id, venue.one_line) for venue in venues
@@ -194,7 +209,28 @@ class EventForm(FlaskForm):
             form.visibility.data = event.visibility.value
             form.cpd_credits.data = _plain_decimal(event.cpd_credits)
             form.category_ids.data = [category.id for category in event.categories]
+        if event.organization is not None and event.organization_id not in {
+            choice.value for choice in form.organization_id.choices
+        }:  # an organizer outside the organization keeps the event where it is
+            form.organization_id.choices.append(
+                SelectChoice(event.organization_id, event.organization.name)
+            )
+        if event.certificate_template is not None and event.certificate_template_id not in {
+            choice.value for choice in form.certificate_template_id.choices
+        }:  # another organizer's design stays selectable on the event that uses it
+            form.certificate_template_id.choices.append(
+                SelectChoice(event.certificate_template_id, event.certificate_template.name)
+            )
         return form
+
+    def preselect_organization(self, slug: str | None) -> None:
+        """Start a new event in the organization the organizer came from (its dashboard)."""
+        from app.organizations.models import Organization
+
+        if slug:
+            found = db.session.scalar(sa.select(Organization.id).where(Organization.slug == slug))
+            if found in {choice.value for choice in self.organization_id.choices}:
+                self.organization_id.data = found
 
     def to_details(self) -> EventDetails:
         tz = zone(self.timezone.data)
@@ -213,12 +249,48 @@ class EventForm(FlaskForm):
             max_speakers=self.max_speakers.data,
             allow_parallel_sessions=bool(self.allow_parallel_sessions.data),
             cpd_credits=(self.cpd_credits.data or "0").strip(),
+            attendance_threshold=(75 if self.attendance_threshold.data is None
+                                  else self.attendance_threshold.data),
             registration_opens_at=to_utc(self.registration_opens_at.data, tz),
             registration_closes_at=to_utc(self.registration_closes_at.data, tz),
             visibility=EventVisibility(self.visibility.data or EventVisibility.PUBLIC.value),
             calendar_id=self.calendar_id.data,
             category_ids=tuple(self.category_ids.data or ()),
+            organization_id=self.organization_id.data,
+            certificate_template_id=self.certificate_template_id.data,
         )
+
+
+def certificate_template_choices() -> list[SelectChoice]:
+    """The default design (no choice) and the certificate templates the current user may
+    choose (their own, their organizations')."""
+    from flask_login import current_user
+
+    from app.certificates.models import CertificateTemplate
+
+    choices = [SelectChoice("", _l("— The default template —"))]
+    if current_user and current_user.is_authenticated:
+        usable = db.session.scalars(CertificateTemplate.usable_by(current_user))
+        choices += [SelectChoice(t.id, t.name) for t in usable if not t.is_default]
+    return choices
+
+
+def organization_choices() -> list[SelectChoice]:
+    """"Just me" and the current user's organizations where they may create events."""
+    from flask_login import current_user
+
+    from app.organizations.models import Organization
+    from app.organizations.permissions import OrgPermission
+
+    choices = [SelectChoice("", _l("— Just me (a personal event) —"))]
+    if current_user and current_user.is_authenticated:
+        organizations = db.session.execute(
+            sa.select(Organization.id, Organization.name)
+            .where(Organization.id.in_(current_user.org_ids_with(OrgPermission.CREATE_EVENTS)))
+            .order_by(Organization.name)
+        ).all()
+        choices += [SelectChoice(org_id, name) for org_id, name in organizations]
+    return choices
 
 
 def _plain_decimal(value) -> str:

@@ -187,6 +187,14 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     calendar_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("calendars.id", ondelete="SET NULL"), index=True
     )
+    # The design of the event's certificates; None: the shipped default template.
+    certificate_template_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("certificate_templates.id", ondelete="RESTRICT"), index=True
+    )
+    # The organization whose members share the event (issue 7); None: a personal event.
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
     # Users are soft-deleted; an event keeps its creator (seed 003: PROTECT).
     created_by_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True
@@ -207,6 +215,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
 
     venue: Mapped[EventLocation | None] = relationship()
     calendar: Mapped[Calendar | None] = relationship()
+    organization = relationship("Organization")
+    certificate_template = relationship("CertificateTemplate")
     categories: Mapped[list[EventCategory]] = relationship(
         secondary=event_category_links, order_by="EventCategory.name"
     )
@@ -323,6 +333,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         position = max((s.position for s in self.sessions), default=0) + 1
         session = EventSession(event=self, position=position, **fields)
         db.session.add(session)
+        self.schedule_changed()
         return session
 
     def cancel_session(self, session: EventSession, reason: str = "") -> None:
@@ -333,6 +344,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         SESSION_MACHINE.fire(session, "cancel")
         session.cancelled_at = utcnow()
         session.cancel_reason = reason.strip()
+        self.schedule_changed()
 
     def update_session(self, session: EventSession, **fields) -> None:
         """Change a scheduled session's details and times, checking them like a new one."""
@@ -349,6 +361,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         self.check_session_times(start_at, end_at, ignore=session)
         for name, value in fields.items():
             setattr(session, name, value)
+        self.schedule_changed()
 
     def get_sessions_by_day(self) -> list[tuple[date, list[EventSession]]]:
         """Every session, cancelled ones included, grouped by day in the event's timezone
@@ -399,6 +412,12 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
             if getattr(self, opens) is not None:
                 setattr(self, opens, getattr(self, opens) + shift)
         for hook in START_MOVED_HOOKS:
+            hook(self)
+        self.schedule_changed()
+
+    def schedule_changed(self) -> None:
+        """Tell the areas that follow the event's times, sessions and details (Zoom)."""
+        for hook in SCHEDULE_CHANGED_HOOKS:
             hook(self)
 
     # --- People (seed 000 / 001)
@@ -499,6 +518,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     def publish(self, actor) -> None:
         EVENT_MACHINE.fire(self, "publish", actor=actor)
         self.published_at = utcnow()
+        for hook in PUBLISHED_HOOKS:
+            hook(self, actor)
 
     def cancel(self, actor, reason: str) -> None:
         if not reason or not reason.strip():
@@ -509,6 +530,8 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         for session in self.sessions:
             if SESSION_MACHINE.may(session, "cancel"):
                 SESSION_MACHINE.fire(session, "cancel")
+        for hook in CANCELLED_HOOKS:
+            hook(self)
 
     def start(self, actor=None, reason: str = "") -> None:
         EVENT_MACHINE.fire(self, "start", actor=actor, reason=reason)
@@ -571,6 +594,14 @@ DELETE_CHECKS: list = []
 # reminders moved with the start). Each hook takes the event, only flushes, raises nothing.
 CREATED_HOOKS: list = []
 START_MOVED_HOOKS: list = []
+# Online events (zoom): PUBLISHED_HOOKS (hook(event, actor)) run inside the publishing and
+# may refuse it with a DomainError (the meetings could not be created); SCHEDULE_CHANGED_HOOKS
+# run when details, times or sessions change, CANCELLED_HOOKS when the event is cancelled.
+PUBLISHED_HOOKS: list = []
+SCHEDULE_CHANGED_HOOKS: list = []
+CANCELLED_HOOKS: list = []
+# Attendance (zoom): recomputes who attended when the organizer changes the threshold.
+THRESHOLD_CHANGED_HOOKS: list = []
 # Seats (registrations): CAPACITY_CHECKS may refuse a new capacity of an event or a session
 # (hook(holder, capacity)); CAPACITY_CHANGED_HOOKS run after it is applied (hook(holder)).
 CAPACITY_CHECKS: list = []

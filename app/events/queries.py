@@ -264,7 +264,7 @@ def event_by_slug(slug: str) -> Event | None:
             sa.select(Event)
             .where(Event.slug == slug)
             .options(*_full_event_options(), joinedload(Event.categories),
-                     joinedload(Event.calendar))
+                     joinedload(Event.calendar), joinedload(Event.organization))
         )
         .unique()
         .scalar_one_or_none()

@@ -23,6 +23,7 @@ from app.events.models import (
     CAPACITY_CHECKS,
     CREATED_HOOKS,
     START_MOVED_HOOKS,
+    THRESHOLD_CHANGED_HOOKS,
     CustomFieldType,
     Event,
     EventCustomField,
@@ -61,6 +62,9 @@ def render_markdown(source: str) -> str:
     )
 
 
+KEEP = object()  # "leave this as it is" in EventDetails
+
+
 @dataclass
 class EventDetails:
     """What an organizer types into the event form, already parsed into Python values."""
@@ -79,11 +83,16 @@ class EventDetails:
     max_speakers: int | None = None
     allow_parallel_sessions: bool = False
     cpd_credits: Decimal | str | None = Decimal("0")
+    attendance_threshold: int = 75
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     visibility: EventVisibility = EventVisibility.PUBLIC
     calendar_id: int | None = None
     category_ids: tuple[int, ...] = ()
+    # The owning organization; KEEP leaves an existing event's as it is.
+    organization_id: int | None | object = KEEP
+    # The certificate design (None: the default); KEEP leaves the event's as it is.
+    certificate_template_id: int | None | object = KEEP
 
 
 def check_details(details: EventDetails, event: Event | None = None) -> list[ValidationError]:
@@ -113,6 +122,14 @@ def check_details(details: EventDetails, event: Event | None = None) -> list[Val
     except (InvalidOperation, ValueError):
         problems.append(
             ValidationError(_l("CPD credits are a number from 0 to 9999."), field="cpd_credits")
+        )
+    threshold = details.attendance_threshold
+    if threshold is None or not 0 <= threshold <= 100:
+        problems.append(
+            ValidationError(
+                _l("The attendance threshold is a percentage from 0 to 100."),
+                field="attendance_threshold",
+            )
         )
     opens, closes = details.registration_opens_at, details.registration_closes_at
     if opens and closes and closes <= opens:
@@ -160,6 +177,7 @@ class EventService:
         problems = check_details(details)
         if problems:
             raise problems[0]
+        _check_organization(organizer, details)
         event = Event(created_by_id=organizer.id, title=details.title.strip(),
                       start_at=details.start_at, end_at=details.end_at)
         _apply(event, details)
@@ -179,13 +197,18 @@ class EventService:
             raise problems[0]
         start_before = event.start_at
         capacity_changed = details.capacity != event.capacity
+        threshold_changed = details.attendance_threshold != event.attendance_threshold
         if capacity_changed:
             _check_capacity(event, details.capacity)
         _apply(event, details)
         db.session.flush()
+        if threshold_changed:
+            for hook in THRESHOLD_CHANGED_HOOKS:
+                hook(event)
         if event.start_at != start_before:
             for hook in START_MOVED_HOOKS:
                 hook(event)
+        event.schedule_changed()  # a new title, times or format: Zoom follows
         if capacity_changed:
             _capacity_changed(event)
         return event
@@ -201,6 +224,19 @@ class EventService:
         db.session.flush()
         if capacity_changed:
             _capacity_changed(session)
+
+
+def _check_organization(organizer: User, details: EventDetails) -> None:
+    """An event goes into an organization only where its organizer may create events."""
+    from app.organizations.permissions import OrgPermission
+
+    org_id = details.organization_id
+    if org_id is KEEP or org_id is None:
+        return
+    if not organizer.has_org_permission(org_id, OrgPermission.CREATE_EVENTS):
+        raise ValidationError(
+            _l("You may not create events for that organization."), field="organization_id"
+        )
 
 
 def _check_capacity(holder: Event | EventSession, capacity: int | None) -> None:
@@ -230,10 +266,15 @@ def _apply(event: Event, details: EventDetails) -> None:
     event.max_speakers = details.max_speakers
     event.allow_parallel_sessions = details.allow_parallel_sessions
     event.cpd_credits = Decimal(str(details.cpd_credits or 0))
+    event.attendance_threshold = details.attendance_threshold
     event.registration_opens_at = details.registration_opens_at
     event.registration_closes_at = details.registration_closes_at
     event.visibility = details.visibility
     event.calendar_id = details.calendar_id
+    if details.organization_id is not KEEP:
+        event.organization_id = details.organization_id
+    if details.certificate_template_id is not KEEP:
+        event.certificate_template_id = details.certificate_template_id
     if details.category_ids:
         categories = db.session.scalars(
             sa.select(EventCategory).where(EventCategory.id.in_(details.category_ids))

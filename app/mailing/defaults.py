@@ -248,6 +248,55 @@ DEFAULTS: dict[str, dict] = {
             "<p>If you did not expect this invitation, ignore this message.</p>" + _FOOTER_HTML
         ),
     },
+    # Organizations (app/organizations/services.py): the link accepts the invitation.
+    "organization_invitation": {
+        "display_name": "Invitation to join an organization",
+        "description": "Sent when an organization's admin invites an address with a role; the "
+        "link joins the organization (an account is made for a new address).",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["organization_name", "inviter_name", "role", "accept_url", "expires_on",
+                      "organization_logo", "organization_colour", "site_url"],
+        "subject": "{{ inviter_name }} invited you to join {{ organization_name }}",
+        "content_text": (
+            "Hello,\n\n"
+            "{{ inviter_name }} invites you to join “{{ organization_name }}” on Convene as "
+            "{{ role }}.\n\n"
+            "To accept, open this link before {{ expires_on }}:\n\n{{ accept_url }}\n\n"
+            "If you did not expect this invitation, ignore this message." + _FOOTER_TEXT
+        ),
+        # The organization's logo and colour head the HTML part (MailService.build_message).
+        "content_html": (
+            "<p>Hello,</p>"
+            "<p>{{ inviter_name }} invites you to join “{{ organization_name }}” on Convene as "
+            "{{ role }}.</p>"
+            '<p><a href="{{ accept_url }}">Accept the invitation</a> '
+            "(before {{ expires_on }})</p>"
+            "<p>If you did not expect this invitation, ignore this message.</p>" + _FOOTER_HTML
+        ),
+    },
+    # Certificates (app/certificates/jobs.py): the PDF is attached.
+    "certificate_issued": {
+        "display_name": "Your certificate",
+        "description": "Sent once when an attendee's certificate is issued, with the PDF "
+        "attached and the link that verifies it.",
+        "template_type": EmailTemplateType.TRANSACTIONAL,
+        "variables": ["user_name", "event_title", "verification_code", "verify_url",
+                      "site_url"],
+        "subject": "Your certificate for {{ event_title }}",
+        "content_text": (
+            "Hello {{ user_name }},\n\n"
+            "Your certificate for “{{ event_title }}” is attached to this message.\n\n"
+            "Anyone can check that it is valid with the code {{ verification_code }} at:\n\n"
+            "{{ verify_url }}" + _FOOTER_TEXT
+        ),
+        "content_html": (
+            "<p>Hello {{ user_name }},</p>"
+            "<p>Your certificate for “{{ event_title }}” is attached to this message.</p>"
+            "<p>Anyone can check that it is valid with the code "
+            "<strong>{{ verification_code }}</strong>: "
+            '<a href="{{ verify_url }}">verify the certificate</a>.</p>' + _FOOTER_HTML
+        ),
+    },
     "event_reminder": {
         "display_name": "Event reminder",
         "description": "Sent to confirmed attendees at the event's reminder times (7 days, "

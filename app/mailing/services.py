@@ -66,6 +66,9 @@ class MailService:
         message.set_content(template.render_content_text(context))
         html = template.render_content_html(context)
         if html:
+            from app.organizations.branding import branded_email_html
+
+            html = branded_email_html(html, context)  # an organization's event (issue 7)
             message.add_alternative(html, subtype="html")
         for attachment in entry.attachments or ():
             file = build_attachment(attachment["kind"], attachment["id"])

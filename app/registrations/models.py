@@ -83,9 +83,18 @@ class Registration(SeatStatusMixin, SoftDeleteMixin, Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # In-person check-in at the door; None: not checked in.
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The organizer decided this registration gets no certificate (DESIGN.md "Decisions":
+    # a decision on the registration, not a certificate state).
+    certificate_declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_declined_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    certificate_decline_reason: Mapped[str] = mapped_column(
+        sa.Text, default="", server_default=""
+    )
 
     event: Mapped[Event] = relationship()
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])
     answers: Mapped[list[CustomFieldResponse]] = relationship(
         back_populates="registration",
         cascade="all, delete-orphan",

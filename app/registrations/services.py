@@ -224,6 +224,7 @@ class RegistrationService:
         db.session.flush()
         if invited:
             InvitationService.record_registration(registration)
+        _seats_changed([registration])
         if status == RegistrationStatus.CONFIRMED:
             _notify(registration, "registration_confirmed", ics=True)
             return RegistrationOutcome(registration, created=True)
@@ -311,6 +312,7 @@ class RegistrationService:
         for place in places:
             place.cancel(actor)
         db.session.flush()
+        _seats_changed([registration])
         for session in sessions:
             _fill_session(session, actor)
         return cls.fill_from_waitlist(event, actor)
@@ -322,6 +324,7 @@ class RegistrationService:
         promoted = SeatPool.of_event(event).fill_from_waitlist(actor)
         for registration in promoted:
             _notify(registration, "registration_promoted", ics=True)
+        _seats_changed(promoted)
         return promoted
 
     @staticmethod
@@ -339,6 +342,7 @@ class RegistrationService:
             )
         registration.promote(actor)
         db.session.flush()
+        _seats_changed([registration])
         _notify(registration, "registration_promoted", ics=True)
 
     @staticmethod
@@ -364,6 +368,7 @@ class RegistrationService:
         held = {place.session_id for place in registration.session_places if _is_live(place)}
         _take_session_places(registration, [s for s in picked if s.id not in held])
         db.session.flush()
+        _seats_changed([registration])
 
     @staticmethod
     def drop_session(registration: Registration, session: EventSession, actor=None) -> bool:
@@ -386,6 +391,7 @@ class RegistrationService:
             return False
         place.cancel(actor)
         db.session.flush()
+        _seats_changed([registration])
         _fill_session(session, actor)
         return True
 
@@ -459,7 +465,20 @@ def _fill_session(session: EventSession, actor=None) -> list[SessionRegistration
         registration = place.registration
         _notify(registration, "session_place_confirmed", session_title=session.title,
                 registration_url=_registration_url(registration.event))
+    _seats_changed([place.registration for place in promoted])
     return promoted
+
+
+# Other areas follow who holds a seat (zoom: registrants in the event's meetings). Each hook
+# takes the registrations whose seat or session places changed (confirmed, waitlisted,
+# promoted, cancelled), only flushes or enqueues, raises nothing.
+SEATS_CHANGED_HOOKS: list = []
+
+
+def _seats_changed(registrations: list[Registration]) -> None:
+    if registrations:
+        for hook in SEATS_CHANGED_HOOKS:
+            hook(registrations)
 
 
 def session_seats(event: Event) -> dict[int, int | None]:
@@ -546,6 +565,8 @@ def waitlist_positions(registrations: Sequence[Registration]) -> dict[int, int]:
 
 
 def _notify(registration: Registration, template: str, ics: bool = False, **extra) -> None:
+    from app.organizations.branding import email_branding
+
     event = registration.event
     MailService.send(
         template,
@@ -554,6 +575,7 @@ def _notify(registration: Registration, template: str, ics: bool = False, **extr
             "user_name": registration.display_name,
             "event_title": event.title,
             "event_url": _event_url(event),
+            **email_branding(event),  # the organization's logo and colour (issue 7)
             **extra,
         },
         user=registration.user,

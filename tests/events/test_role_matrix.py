@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.certificates.run_models import CertificateIssueRun
 from app.core.types import utcnow
 from app.events.models import (
     CustomFieldType,
@@ -41,12 +42,20 @@ from app.registrations.models import (
     EventReminder,
     Registration,
 )
-from app.states import RegistrationStatus
-from app.zoom.models import AttendanceRecord
+from app.states import IssueRunStatus, RegistrationStatus
+from app.zoom.models import (
+    AttendanceRecord,
+    MeetingSyncStatus,
+    ZoomMeeting,
+    ZoomRecording,
+    ZoomRecordingFile,
+)
+from tests.certificates import routes_issuing
 from tests.conftest import create_user, csrf_token, log_in
 from tests.factories import EventFactory, SessionFactory
+from tests.organizations import routes_orgs
 from tests.registrations import routes_attend, routes_outreach, routes_roster
-from tests.zoom import routes_attendance
+from tests.zoom import routes_attendance, routes_meetings, routes_recordings
 
 ROLES = ("anonymous", "attendee", "speaker", "other_organizer", "organizer")
 
@@ -175,7 +184,8 @@ EXPECTED_PRIVATE = {
 
 
 # The registrations area keeps its rows next to its tests.
-for _table in (routes_attend, routes_roster, routes_outreach, routes_attendance):
+for _table in (routes_attend, routes_roster, routes_outreach, routes_attendance, routes_recordings,
+               routes_issuing, routes_orgs, routes_meetings):
     EXPECTED_PUBLIC.update(_table.EVENT_PUBLIC)
     EXPECTED_PRIVATE.update(_table.EVENT_PRIVATE)
 
@@ -235,13 +245,22 @@ def build_event(app, people, visibility: EventVisibility) -> SimpleNamespace:
             event=event, session=session, meeting_id="1", meeting_uuid=f"run-{event.uuid}",
             participant_key="p-1", user_name="Zed Zoom", join_at=session.start_at,
         )
-        db.session.add_all([field, registration, invitation, reminder, participant])
+        run = CertificateIssueRun(event=event, status=IssueRunStatus.DONE, total=1, issued=1)
+        recording = ZoomRecording(event=event, session=session, meeting_id="1",
+                                  meeting_uuid=f"rec-{event.uuid}", files=[ZoomRecordingFile(
+                                      file_id="f-1", play_url="https://zoom.us/rec/play/1",
+                                      download_url="https://zoom.us/rec/download/1")])
+        meeting = ZoomMeeting(event=event, meeting_id="1", join_url="https://zoom.us/j/1",
+                              sync_status=MeetingSyncStatus.SYNCED)
+        db.session.add_all([field, registration, invitation, reminder, participant, run,
+                            recording, meeting])
         db.session.commit()
         return SimpleNamespace(event_uuid=event.uuid, session_uuid=session.uuid,
                                field_uuid=field.uuid, user_uuid=people.speaker.uuid,
                                registration_uuid=registration.uuid,
                                invitation_uuid=invitation.uuid, reminder_uuid=reminder.uuid,
-                               record_uuid=participant.uuid)
+                               record_uuid=participant.uuid, run_uuid=run.uuid,
+                               file_uuid=recording.files[0].uuid, meeting_uuid=meeting.uuid)
 
 
 def event_state(app, event_uuid) -> tuple:
@@ -341,6 +360,8 @@ def test_no_one_but_the_organizer_may_act_in_the_written_matrix():
             if rule in EVENTLESS_ROUTES:
                 continue
             allowed = {"speaker"} if rule.endswith("/my-sessions") else set()
+            if (method, rule) in routes_recordings.ATTENDEE_ROUTES:
+                allowed = {"attendee"}  # a registered attendee watches the recordings
             for role, status in zip(ROLES[1:4], others, strict=True):
                 if role not in allowed:
                     assert status in (403, 404), (method, rule, role)

@@ -124,6 +124,7 @@ def create_event():
     form = EventForm()
     if not form.is_submitted():
         form.timezone.data = current_user.timezone
+        form.preselect_organization(request.args.get("organization"))
     elif _check_event_form(form):
         created = attempt(lambda: EventService.create(current_user, form.to_details()), form)
         if created:
