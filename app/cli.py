@@ -92,11 +92,12 @@ def jobs_worker(burst: bool):
     """Run an RQ worker on the emails and default queues (needs REDIS_URL)."""
     from rq import Worker
 
-    from app.jobs import QUEUES, redis_connection
+    from app.jobs import QUEUES, redis_connection, warm_worker
 
     connection = redis_connection()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed.")
+    warm_worker()
     Worker(list(QUEUES), connection=connection).work(burst=burst)
 
 

@@ -290,6 +290,53 @@ def load_organization() -> list[str]:
 DEMO_LOADERS.append(load_organization)
 
 
+def load_completed_course() -> list[str]:
+    """A course held last week, COMPLETED, whose certificates are still to be issued: two
+    attendees checked in (eligible), one did not come. attendee1 tracks CPD credits."""
+    from decimal import Decimal
+
+    from app.certificates.cpd_models import CPDActivity, CPDPeriodKind, CPDRequirement
+    from app.events.models import Event, EventFormat, EventRole
+    from app.registrations.models import Registration
+    from app.states import EventStatus, RegistrationStatus
+
+    title = "Resuscitation refresher"
+    if db.session.scalar(sa.select(Event.id).where(Event.title == title)
+                         .execution_options(include_deleted=True)):
+        return []
+    organizer = _user("organizer@example.com")
+    starts = _local((utcnow() - timedelta(days=7)).date(), 9)
+    course = Event(
+        title=title, summary="Adult basic and immediate life support, with assessment.",
+        timezone="Europe/London", start_at=starts, end_at=starts + timedelta(hours=6),
+        format=EventFormat.IN_PERSON, cpd_credits=Decimal("6"), created_by_id=organizer.id,
+        status=EventStatus.COMPLETED, published_at=starts - timedelta(days=30),
+    )
+    db.session.add(course)
+    course.add_member(organizer, EventRole.ORGANIZER)
+    for n in (1, 2, 3):
+        attendee = _user(f"attendee{n}@example.com")
+        db.session.add(Registration(
+            event=course, user_id=attendee.id, email=attendee.email,
+            full_name=attendee.full_name, status=RegistrationStatus.CONFIRMED,
+            confirmed_at=starts - timedelta(days=14),
+            checked_in_at=starts + timedelta(minutes=5) if n < 3 else None,
+        ))
+    learner = _user("attendee1@example.com")
+    requirement = CPDRequirement(user_id=learner.id, professional_body="Nursing and Midwifery "
+                                 "Council", credits_required=Decimal("35"),
+                                 period_kind=CPDPeriodKind.YEARLY, start_month=1)
+    db.session.add(requirement)
+    db.session.add(CPDActivity(user_id=learner.id, title="Journal club: sepsis bundles",
+                               provider="St James's library", credits=Decimal("2"),
+                               completed_on=(utcnow() - timedelta(days=40)).date()))
+    return [f"  a completed course “{title}”: 2 attendees eligible for a certificate "
+            "(issue them from its Certificates page); attendee1 tracks CPD credits"]
+
+
+DEMO_LOADERS.append(load_completed_course)
+
+
 def load_demo() -> list[str]:
     """Run every loader once in one transaction; returns lines to print."""
     lines = []

@@ -307,6 +307,30 @@ def periodic(every: timedelta, queue: str = "default"):
     return register
 
 
+_warmups: list[Callable[[], None]] = []
+
+
+def warm_up(func: Callable[[], None]) -> Callable[[], None]:
+    """Register work for the RQ worker to do once, before it takes jobs.
+
+    RQ forks a work horse per job, and the child inherits what the parent has loaded: a
+    renderer initialised once in the parent (fonts, parsers, locale data) is initialised
+    for every job, instead of once in each job.
+    """
+    _warmups.append(func)
+    return func
+
+
+def warm_worker() -> None:
+    for func in _warmups:
+        try:
+            func()
+        except Exception:  # a cold start is slower, never broken
+            log.exception("warming up the worker with %s failed", job_path(func))
+        finally:
+            db.session.remove()
+
+
 def periodic_tasks() -> list[PeriodicTask]:
     return sorted(_periodic.values(), key=lambda t: t.path)
 

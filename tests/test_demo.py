@@ -31,3 +31,22 @@ def test_demo_data_has_an_organization_with_an_owner_a_member_and_an_event(ctx):
                              .where(Event.organization_id == organization.id)) == 1
     assert not any("organization" in line for line in load_demo())  # nothing twice
     assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 1
+
+
+def test_demo_data_has_a_completed_course_with_certificates_to_issue(ctx):
+    from app.certificates.services import EventEligibility
+    from app.events.models import Event
+    from app.states import EventStatus
+
+    load_demo()
+    course = db.session.scalar(sa.select(Event).where(Event.title == "Resuscitation refresher"))
+    assert course.status == EventStatus.COMPLETED
+    registrations = db.session.scalars(
+        sa.select(Registration).where(Registration.event_id == course.id)
+    ).all()
+    judged = EventEligibility(course).of(registrations)
+    assert sorted(judged[r.id].eligible for r in registrations) == [False, True, True]
+    load_demo()  # again: nothing added
+    assert db.session.scalar(
+        sa.select(sa.func.count(Event.id)).where(Event.title == "Resuscitation refresher")
+    ) == 1

@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.certificates import privacy as _privacy  # noqa: F401  (registers its handlers)
-from app.certificates.models import Certificate
-from app.certificates.rendering import certificate_context, render_pdf
+from app.certificates.defaults import default_fields
+from app.certificates.models import Certificate, CertificateTemplate
+from app.certificates.rendering import certificate_context, render_pdf, sample_context
 from app.core.storage import get_storage
 from app.core.types import utcnow
 from app.extensions import db
+from app.jobs import warm_up
 from app.mailing.attachments import Attachment
 from app.mailing.attachments import register as register_attachment
 from app.mailing.services import MailService
@@ -48,6 +50,13 @@ def email_certificates(certificate_ids: list[int]) -> None:
         if certificate.is_active:
             email_certificate(certificate)
     db.session.commit()
+
+
+@warm_up
+def warm_pdf_renderer() -> None:
+    """Render the shipped design once (nothing stored) so that fonts, the CSS parser and the
+    locale data are loaded in the worker before it forks a work horse per job."""
+    render_pdf(CertificateTemplate(**default_fields()), sample_context())
 
 
 def pdf_key(certificate: Certificate) -> str:

@@ -389,6 +389,19 @@ def test_names_are_escaped_everywhere_they_are_shown(app, client):
         assert "Ward &lt;b&gt;7&lt;/b&gt; &amp;" in page, path
 
 
+def test_every_organization_page_has_a_plain_title(app):
+    """The <title> holds text only: the page's name, then the site's."""
+    import re
+
+    org = make_org(app)
+    owner = logged_in(app, org.owner.email)
+    for path in (f"/orgs/{org.slug}", f"/orgs/{org.slug}/members", f"/orgs/{org.slug}/settings",
+                 f"/orgs/{org.slug}/activity", f"/orgs/{org.slug}/transfer"):
+        page = owner.get(path).get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+        assert "<" not in title and title.endswith("Convene"), (path, title)
+
+
 def test_an_event_created_for_the_organization_is_in_its_activity_log(app):
     org = make_org(app)
     manager = logged_in(app, org.manager.email)
