@@ -10,11 +10,12 @@ from app.registrations.models import EventInvitation, Registration
 def test_demo_data_loads_once_with_registrations_a_waitlist_and_invitations(ctx):
     assert any("registrations" in line for line in load_demo())
     statuses = sorted(status.value for status in db.session.scalars(sa.select(Registration.status)))
-    assert statuses == ["confirmed"] * 5 + ["waitlisted"]
+    # 3 for the conference, 2 + 1 waitlisted for the webinar, 3 for the completed course
+    assert statuses == ["confirmed"] * 8 + ["waitlisted"]
     assert db.session.scalar(sa.select(sa.func.count(EventInvitation.id))) == 2
 
     assert not any("registrations" in line for line in load_demo())  # nothing twice
-    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 6
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 9
 
 
 def test_demo_data_has_an_organization_with_an_owner_a_member_and_an_event(ctx):
