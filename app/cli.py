@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -98,6 +100,9 @@ def jobs_worker(burst: bool):
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed.")
     warm_worker()
+    # What is loaded now is shared by every forked work horse: keep the garbage collector
+    # from walking (and so copying) those objects again in each child.
+    gc.freeze()
     Worker(list(QUEUES), connection=connection).work(burst=burst)
 
 
