@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import gc
-
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -94,15 +92,14 @@ def jobs_worker(burst: bool):
     """Run an RQ worker on the emails and default queues (needs REDIS_URL)."""
     from rq import Worker
 
+    from app.core.process import freeze_startup_objects
     from app.jobs import QUEUES, redis_connection, warm_worker
 
     connection = redis_connection()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed.")
     warm_worker()
-    # What is loaded now is shared by every forked work horse: keep the garbage collector
-    # from walking (and so copying) those objects again in each child.
-    gc.freeze()
+    freeze_startup_objects()  # shared by every forked work horse, never walked again
     Worker(list(QUEUES), connection=connection).work(burst=burst)
 
 

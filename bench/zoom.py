@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from app.core.process import freeze_startup_objects  # noqa: E402
 
 SIZES = (1_000, 10_000)
 MAX_RATIO = 15
@@ -122,6 +123,7 @@ def main() -> int:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}"
     try:
         app = make_app(url, instance)
+        freeze_startup_objects()  # as wsgi.py and `flask jobs worker` do
         rebuild(app)
         times = {size: run(app, size) for size in SIZES}
     finally:

@@ -102,18 +102,19 @@ def build_database(url: str, instance: Path) -> list[dict]:
                       published_at=datetime.now(UTC), timezone="Europe/London")
         db.session.add(event)
         event.add_member(organizer, EventRole.ORGANIZER)
-        meetings = []
         for n in range(SESSIONS):
-            session = event.add_session(
+            event.add_session(
                 title=f"Session {n + 1}", start_at=start + timedelta(hours=2 * n),
                 end_at=start + timedelta(hours=2 * n + 1),
             )
-            session.zoom_meeting_id = str(81_000_000_000 + n)
-            db.session.flush()
-            meetings.append({"id": session.zoom_meeting_id, "topic": session.title,
-                             "uuid": meeting_uuid(f"bench:{session.uuid}"),
-                             "start_at": session.start_at})
-        db.session.commit()
+        db.session.commit()  # the sessions of a published online event get (fake) meetings
+        meetings = [
+            {"id": session.zoom_meeting_id, "topic": session.title,
+             "uuid": meeting_uuid(f"bench:{session.uuid}"), "start_at": session.start_at}
+            for session in sorted(event.sessions, key=lambda s: s.start_at)
+        ]
+        if not all(meeting["id"] for meeting in meetings):
+            raise SystemExit("the sessions got no Zoom meeting: is ZOOM_FAKE off?")
     dispose(app)
     return meetings
 
