@@ -25,6 +25,7 @@ from app.events.models import Event
 from app.extensions import db
 from app.jobs import enqueue, periodic
 from app.mailing.services import MailService
+from app.organizations.branding import email_branding
 from app.registrations.models import EventReminder, Registration, ReminderDelivery
 from app.registrations.reminders import RUNNING_STATUSES, claim, due_reminders
 from app.states import RegistrationStatus
@@ -143,6 +144,7 @@ def _send_one(event: Event, registration: Registration) -> None:
                 event.start_at - now, add_direction=True, locale=request_locale()
             ),
             "event_url": external_url("events.event_detail", slug=event.slug),
+            **email_branding(event),  # the organization's logo and colour (issue 7)
         },
         user=user,
         attachments=[{"kind": "event_ics", "id": event.id}],

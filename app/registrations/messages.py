@@ -28,6 +28,7 @@ from app.events.models import Event
 from app.extensions import db
 from app.jobs import enqueue
 from app.mailing.services import MailService
+from app.organizations.branding import email_branding
 from app.registrations.models import AttendeeMessage, Registration
 from app.states import RegistrationStatus
 
@@ -263,6 +264,7 @@ def send_attendee_message(message_id: int) -> None:
         return
     event = message.event
     base = event_context(event, message.sent_by)
+    brand = email_branding(event)  # the organization's logo and colour (issue 7)
     audience = Audience(message.audience)
     # People who registered after the message was sent do not get it.
     query = (
@@ -290,6 +292,7 @@ def send_attendee_message(message_id: int) -> None:
                 "user_name": registration.display_name,
                 "event_title": event.title,
                 "event_url": base["event_url"],
+                **brand,
             },
             user=registration.user,
         )

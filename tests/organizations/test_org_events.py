@@ -186,6 +186,40 @@ def test_certificates_keep_the_brand_they_were_issued_with(app):
         assert plain["organizer_name"] == owner.display_name
 
 
+def test_reminders_and_attendee_messages_of_an_org_event_carry_the_brand(app):
+    """Every email about an organization's event opens with its name and colour."""
+    from app.registrations.jobs import _send_one
+    from app.registrations.messages import Audience, MessageService
+    from app.registrations.models import Registration
+    from app.states import RegistrationStatus
+    from tests.conftest import read_mail
+
+    org = make_org(app)
+    _uuid, _slug, event_id = org_event(app, org)
+    with app.test_request_context():
+        from app.events.models import Event
+
+        db.session.get(Organization, org.id).primary_colour = "#aa0000"
+        event = db.session.get(Event, event_id)
+        member = db.session.get(User, org.member.id)
+        registration = Registration(event=event, user_id=member.id, email=member.email,
+                                    full_name=member.full_name,
+                                    status=RegistrationStatus.CONFIRMED)
+        db.session.add(registration)
+        db.session.flush()
+        _send_one(event, registration)
+        MessageService.send(event, db.session.get(User, org.owner.id), Audience.CONFIRMED,
+                            "Parking", "Use the north entrance.")
+        db.session.commit()
+
+    mail = read_mail(app)
+    assert len(mail) == 2
+    for message in mail:
+        html = message.get_body(preferencelist=("html",)).get_content()
+        assert html.startswith('<div style="border-top:4px solid #aa0000'), message["Subject"]
+        assert "City Medics" in html
+
+
 def test_emails_get_the_brand():
     html = branded_email_html("<p>Hi</p>", {"organization_name": "A & B",
                                             "organization_colour": "#aa0000",
