@@ -141,14 +141,13 @@ class IssueRunService:
             except DomainError as error:
                 run.failed += 1
                 errors.append(f"{certificate.attendee_name}: {error.message}")
-        prepared = rendered
-        refused = save_certificates(prepared) if prepared else []
+        refused = save_certificates(rendered) if rendered else []
         for certificate, reason in refused:
             run.failed += 1
             errors.append(f"{certificate.attendee_name}: {reason}")
             get_storage().delete(certificate.pdf_key)
         lost = {id(certificate) for certificate, _reason in refused}
-        issued = [certificate for certificate in prepared if id(certificate) not in lost]
+        issued = [certificate for certificate in rendered if id(certificate) not in lost]
         run.issued += len(issued)
         if issued:  # queued with this batch's commit, sent after the PDFs
             enqueue(email_certificates, [certificate.id for certificate in issued])

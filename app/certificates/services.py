@@ -153,12 +153,7 @@ def active_certificates(registration_ids: Iterable[int]) -> dict[int, Certificat
     }
 
 
-def organizer_name(event: Event) -> str:
-    """Who issues the certificate, as printed on it: the event's organization, else the
-    person who created the event."""
-    organization_name = frozen_brand(event)[0]
-    if organization_name:
-        return organization_name
+def creator_name(event: Event) -> str:
     user = db.session.get(User, event.created_by_id)
     return user.display_name if user is not None else ""
 
@@ -190,8 +185,11 @@ class IssueContext:
 
     @classmethod
     def of(cls, event: Event) -> IssueContext:
-        _name, logo_key, colour = frozen_brand(event)
-        return cls(template_for_event(event), organizer_name(event), logo_key, colour)
+        """The issuer printed on the certificates is the event's organization (with its
+        brand), else the person who created the event."""
+        organization_name, logo_key, colour = frozen_brand(event)
+        return cls(template_for_event(event), organization_name or creator_name(event),
+                   logo_key, colour)
 
 
 def save_certificates(certificates: list[Certificate]) -> list[tuple[Certificate, str]]:
