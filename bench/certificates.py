@@ -6,13 +6,16 @@ speed of the public verification page, each as a ratio measured in the same run.
     PostgreSQL; the schema there is dropped and rebuilt. Without any, SQLite in a temporary
     directory.)
 
-(a) Issuing. A completed event with 200 checked-in (so eligible) attendees with distinct
-    names; "issue to all eligible" is started through the issuing service, exactly as the
-    organizer's button does, and ONE RQ worker (`flask jobs worker`) runs the bulk job and the
-    PDF jobs it queues. Timed from the start until the 200 PDFs are in storage. Then the
-    same 200 HTML documents (rendered beforehand, not timed) go through a bare
-    `xhtml2pdf.pisa.CreatePDF`, one after another in one process. The app's path may cost
-    at most 1.25 times the bare render (REDIS_URL is required: the worker is the point).
+(a) Issuing, in interleaved rounds (the machine is shared: a neighbour's burst during one
+    measurement must not decide the figure). Each round has its own completed event with 200
+    checked-in (so eligible) attendees with distinct names; "issue to all eligible" is
+    started through the issuing service, exactly as the organizer's button does, and ONE
+    long-lived RQ worker (`flask jobs worker`) runs the bulk job. Timed from the start until
+    the round's 200 PDFs are in storage. Then the same 200 HTML documents (rebuilt from the
+    certificates, not timed) go through a bare `xhtml2pdf.pisa.CreatePDF`, one after another
+    in one process. The median of the rounds' ratios may be at most 1.25 (REDIS_URL is
+    required: the worker is the point). The worker finishes the round's emails before the
+    next round starts.
 (b) Verification. gunicorn (2 workers, the page cache on, as production runs it) serves
     /verify/<code> for the 200 codes round robin, and /healthz, measured with wrk in
     interleaved rounds; the verification page must reach 0.30 of /healthz.
@@ -44,6 +47,7 @@ CERTIFICATES = 200
 MAX_COST_RATIO = 1.25
 MIN_VERIFY_RATIO = 0.30
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ISSUE_ROUNDS = int(os.environ.get("BENCH_ISSUE_ROUNDS", "7"))
 ROUND_SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 HTTP_WORKERS = 2
 ISSUE_TIMEOUT = 900  # seconds to wait for the PDFs before calling it a failure
@@ -73,7 +77,9 @@ def dispose(app) -> None:
 # --- The database: an organizer, a completed event, 200 checked-in attendees
 
 
-def build_database(settings: dict[str, str]) -> None:
+def build_database(settings: dict[str, str]) -> list[int]:
+    """The schema, an organizer and one completed event of 200 eligible attendees per issuing
+    round; returns the events' ids."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
@@ -95,24 +101,29 @@ def build_database(settings: dict[str, str]) -> None:
                          status=UserStatus.ACTIVE, timezone="Europe/London")
         db.session.add(organizer)
         db.session.flush()
-        start = now - timedelta(days=2)
-        event = Event(title="Annual clinical update", created_by_id=organizer.id,
-                      start_at=start, end_at=start + timedelta(hours=7),
-                      status=EventStatus.COMPLETED, published_at=start - timedelta(days=30),
-                      timezone="Europe/London", cpd_credits=6)
-        db.session.add(event)
-        event.add_member(organizer, EventRole.ORGANIZER)
         default_template()
-        db.session.flush()
-        for n in range(1, CERTIFICATES + 1):
-            name = f"Attendee {uuid.uuid4().hex[:8].title()} {n}"
-            db.session.add(Registration(
-                event_id=event.id, email=f"attendee{n}@example.com", full_name=name,
-                status=RegistrationStatus.CONFIRMED, confirmed_at=start - timedelta(days=1),
-                checked_in_at=start,
-            ))
+        events = []
+        for round_number in range(1, ISSUE_ROUNDS + 1):
+            start = now - timedelta(days=2 + round_number)
+            event = Event(title=f"Annual clinical update {round_number}",
+                          created_by_id=organizer.id, start_at=start,
+                          end_at=start + timedelta(hours=7), status=EventStatus.COMPLETED,
+                          published_at=start - timedelta(days=30), timezone="Europe/London",
+                          cpd_credits=6)
+            db.session.add(event)
+            event.add_member(organizer, EventRole.ORGANIZER)
+            db.session.flush()
+            events.append(event.id)
+            for n in range(1, CERTIFICATES + 1):
+                name = f"Attendee {uuid.uuid4().hex[:8].title()} {n}"
+                db.session.add(Registration(
+                    event_id=event.id, email=f"attendee{n}@example.com", full_name=name,
+                    status=RegistrationStatus.CONFIRMED, confirmed_at=start - timedelta(days=1),
+                    checked_in_at=start,
+                ))
         db.session.commit()
         dispose(app)
+    return events
 
 
 # --- (a) Issuing through the app with a worker, against a bare render
@@ -125,8 +136,8 @@ def start_worker(settings: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def issue_through_the_app(settings: dict[str, str]) -> float:
-    """Seconds from "issue to all eligible" until every PDF is in storage."""
+def issue_through_the_app(app, event_id: int) -> float:
+    """Seconds from "issue to all eligible" until the event's PDFs are all in storage."""
     import sqlalchemy as sa
 
     from app.accounts.models import User
@@ -136,51 +147,108 @@ def issue_through_the_app(settings: dict[str, str]) -> float:
     from app.events.models import Event
     from app.extensions import db
 
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        organizer = db.session.scalar(sa.select(User).where(User.email.like("organizer%")))
+        started = time.perf_counter()
+        IssueRunService.start(event, organizer)
+        db.session.commit()  # the bulk job goes to RQ now
+        deadline = started + ISSUE_TIMEOUT
+        while True:
+            db.session.remove()
+            keys = db.session.scalars(
+                sa.select(Certificate.pdf_key).where(Certificate.event_id == event_id,
+                                                     Certificate.pdf_key.is_not(None))
+            ).all()
+            if len(keys) >= CERTIFICATES:
+                storage = get_storage()
+                if all(storage.exists(key) for key in keys):
+                    break
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"only {len(keys)} of {CERTIFICATES} PDFs after "
+                                 f"{ISSUE_TIMEOUT} s")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        db.session.remove()
+        return elapsed
+
+
+def wait_for_the_emails(app, event_id: int) -> None:
+    """Untimed: the worker sends the round's certificate emails (the email_certificates jobs,
+    then the deliveries they queue on the emails queue, which the worker serves first) before
+    the next round starts, so they are not counted against it."""
+    import sqlalchemy as sa
+
+    from app.certificates.models import Certificate
+    from app.extensions import db
+    from app.jobs import QUEUES, rq_queue
+
+    deadline = time.perf_counter() + ISSUE_TIMEOUT
+    with app.app_context():
+        while True:
+            db.session.remove()
+            unsent = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Certificate)
+                .where(Certificate.event_id == event_id, Certificate.emailed_at.is_(None)))
+            queues = [rq_queue(name) for name in QUEUES]
+            if not unsent and not any(queue.count or queue.started_job_registry.count
+                                      for queue in queues):
+                return
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"{unsent} certificate emails unsent after {ISSUE_TIMEOUT} s")
+            time.sleep(0.1)
+
+
+def wait_for_the_worker(app, seconds: float = 120) -> None:
+    """Until the worker has imported and warmed the app and listens to its queues."""
+    from rq import Worker
+
+    from app.jobs import redis_connection
+
+    deadline = time.perf_counter() + seconds
+    with app.app_context():
+        while not Worker.count(connection=redis_connection()):
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"the RQ worker did not start within {seconds:.0f} s")
+            time.sleep(0.1)
+
+
+def issuing_rounds(settings: dict[str, str], events: list[int]) -> list[tuple[float, float]]:
+    """(app seconds, bare seconds) for each event, the app's issuing and the bare render of
+    the same documents taking turns."""
     app = make_app(settings)
     worker = start_worker(settings)
+    rounds = []
     try:
-        time.sleep(3)  # the worker imports the app before the clock starts
-        with app.app_context():
-            event = db.session.scalar(sa.select(Event))
-            organizer = db.session.scalar(sa.select(User).where(User.email.like("organizer%")))
-            started = time.perf_counter()
-            IssueRunService.start(event, organizer)
-            db.session.commit()  # the bulk job goes to RQ now
-            deadline = started + ISSUE_TIMEOUT
-            while True:
-                db.session.remove()
-                keys = db.session.scalars(
-                    sa.select(Certificate.pdf_key).where(Certificate.pdf_key.is_not(None))
-                ).all()
-                if len(keys) >= CERTIFICATES:
-                    storage = get_storage()
-                    if all(storage.exists(key) for key in keys):
-                        break
-                if time.perf_counter() > deadline:
-                    raise SystemExit(f"only {len(keys)} of {CERTIFICATES} PDFs after "
-                                     f"{ISSUE_TIMEOUT} s")
-                time.sleep(0.02)
-            elapsed = time.perf_counter() - started
-            dispose(app)
-            return elapsed
+        wait_for_the_worker(app)
+        for event_id in events:
+            app_seconds = issue_through_the_app(app, event_id)
+            wait_for_the_emails(app, event_id)
+            bare_seconds = bare_render(same_documents(app, event_id))
+            rounds.append((app_seconds, bare_seconds))
     finally:
         stop(worker)
+        with app.app_context():
+            dispose(app)
+    return rounds
 
 
-def same_documents(settings: dict[str, str]) -> list[str]:
-    """The HTML the app rendered for each certificate (rebuilt from its frozen data)."""
+def same_documents(app, event_id: int) -> list[str]:
+    """The HTML the app rendered for each of the event's certificates (rebuilt from their
+    frozen data)."""
     import sqlalchemy as sa
 
     from app.certificates.models import Certificate
     from app.certificates.rendering import certificate_context, render_template_html
     from app.extensions import db
 
-    app = make_app({**settings, "REDIS_URL": ""})
     with app.test_request_context():
-        certificates = db.session.scalars(sa.select(Certificate).order_by(Certificate.id)).all()
+        certificates = db.session.scalars(
+            sa.select(Certificate).where(Certificate.event_id == event_id)
+            .order_by(Certificate.id)).all()
         documents = [render_template_html(c.template, certificate_context(c))
                      for c in certificates]
-        dispose(app)
+        db.session.remove()
     if len(set(documents)) != CERTIFICATES:
         raise SystemExit(f"expected {CERTIFICATES} distinct documents, got "
                          f"{len(set(documents))}")
@@ -188,8 +256,11 @@ def same_documents(settings: dict[str, str]) -> list[str]:
 
 
 def bare_render(documents: list[str]) -> float:
+    """Seconds for the documents one after another; the first once more beforehand, untimed,
+    so that fonts and parsers are loaded as they are in the warmed worker."""
     from xhtml2pdf import pisa
 
+    pisa.CreatePDF(documents[0], dest=io.BytesIO())
     started = time.perf_counter()
     for html in documents:
         result = pisa.CreatePDF(html, dest=io.BytesIO())
@@ -226,7 +297,8 @@ def verification_ratio(settings: dict[str, str]) -> tuple[float, float]:
 
     app = make_app({**settings, "REDIS_URL": ""})
     with app.app_context():
-        codes = db.session.scalars(sa.select(Certificate.verification_code)).all()
+        codes = db.session.scalars(sa.select(Certificate.verification_code)
+                                   .order_by(Certificate.id).limit(CERTIFICATES)).all()
         dispose(app)
     paths = [f"/verify/{code}" for code in codes]
     process, base = serve(settings, HTTP_WORKERS)
@@ -268,25 +340,28 @@ def main() -> int:
            or os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}")
     settings = app_settings(url, instance, redis_url)
     try:
-        build_database(settings)
-        app_seconds = issue_through_the_app(settings)
-        documents = same_documents(settings)
-        bare_seconds = bare_render(documents)
+        events = build_database(settings)
+        rounds = issuing_rounds(settings, events)
         verify_ratio, healthz = verification_ratio(settings)
     finally:
         shutil.rmtree(instance, ignore_errors=True)
         reachable_redis()  # drop whatever the jobs left queued (their emails)
 
-    cost_ratio = app_seconds / bare_seconds
+    ratios = [app_seconds / bare_seconds for app_seconds, bare_seconds in rounds]
+    cost_ratio = statistics.median(ratios)
+    app_seconds, bare_seconds = min(rounds, key=lambda r: abs(r[0] / r[1] - cost_ratio))
     database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print(f"\n{database}, {CERTIFICATES} certificates, one RQ worker; verification: gunicorn "
-          f"{HTTP_WORKERS} workers, page cache on, median of {ROUNDS} rounds of "
-          f"{ROUND_SECONDS} s")
-    print(f"issuing through the app (bulk job + PDF jobs, until on disk): "
+    print(f"\n{database}, {CERTIFICATES} certificates a round, one RQ worker, median of "
+          f"{ISSUE_ROUNDS} interleaved rounds; verification: gunicorn {HTTP_WORKERS} workers, "
+          f"page cache on, median of {ROUNDS} rounds of {ROUND_SECONDS} s")
+    print("issuing rounds app/bare: " + ", ".join(
+        f"{a:.2f}/{b:.2f} s = {a / b:.2f}" for a, b in rounds))
+    print(f"median round, issuing through the app (bulk job, until on disk): "
           f"{CERTIFICATES / app_seconds:6.1f} certificates/s ({app_seconds:.2f} s)")
-    print(f"bare xhtml2pdf.pisa.CreatePDF of the same HTML:               "
+    print(f"median round, bare xhtml2pdf.pisa.CreatePDF of the same HTML:   "
           f"{CERTIFICATES / bare_seconds:6.1f} certificates/s ({bare_seconds:.2f} s)")
-    print(f"cost ratio app/bare: {cost_ratio:.2f} (target at most {MAX_COST_RATIO})")
+    print(f"cost ratio app/bare, median of the rounds: {cost_ratio:.2f} "
+          f"(target at most {MAX_COST_RATIO})")
     print(f"/verify/<code>: ratio {verify_ratio:.2f} of /healthz (~{verify_ratio * healthz:.0f}"
           f"/s, /healthz {healthz:.0f}/s; target at least {MIN_VERIFY_RATIO})")
     failed = []
