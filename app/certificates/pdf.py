@@ -75,10 +75,15 @@ def _static_root() -> Path:
     return Path(current_app.static_folder).resolve()
 
 
+def render_seconds() -> float:
+    """How long one certificate may take to render: its template, and its PDF."""
+    return float(current_app.config.get("CERTIFICATE_RENDER_SECONDS", 20))
+
+
 def _policy() -> ResourceAccessPolicy:
     """xhtml2pdf's own gate: no network, local reads only from storage and static/."""
     return _policy_for(current_app.config["STORAGE_DIR"], current_app.static_folder,
-                       float(current_app.config.get("CERTIFICATE_RENDER_SECONDS", 20)))
+                       render_seconds())
 
 
 @functools.lru_cache(maxsize=8)

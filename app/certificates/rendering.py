@@ -29,7 +29,12 @@ from app.certificates.models import (
     CertificateTemplate,
     CertificateTemplateKind,
 )
-from app.certificates.pdf import STORAGE_PREFIX, html_to_pdf, qr_code_data_uri
+from app.certificates.pdf import (
+    STORAGE_PREFIX,
+    html_to_pdf,
+    qr_code_data_uri,
+    render_seconds,
+)
 from app.core.errors import DomainError
 from app.core.sandbox import LimitedSandbox, TooLarge, render_limited, template_problems
 from app.core.templating import date_long
@@ -136,7 +141,8 @@ def render_template_html(template: CertificateTemplate, context: dict,
         body = _positioned_fields(template, context)
         frames = _frames(template)
     else:
-        body = run_with_deadline(lambda: _render_jinja(template.html, context), _seconds())
+        body = run_with_deadline(lambda: _render_jinja(template.html, context),
+                                 render_seconds())
         frames = ""
     return _document(template, body, frames, background_uri)
 
@@ -168,10 +174,6 @@ def _render_jinja(source: str, context: dict) -> str:
         raise RenderError(where + str(exc.message or exc)) from exc
     except RecursionError as exc:
         raise RenderError(_("The template calls itself without end.")) from exc
-
-
-def _seconds() -> float:
-    return float(current_app.config.get("CERTIFICATE_RENDER_SECONDS", 20))
 
 
 def run_with_deadline(func: Callable[[], T], seconds: float) -> T:
