@@ -3,6 +3,8 @@ data, for the template, rendering and PDF job tests."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from decimal import Decimal
 
 from app.certificates.defaults import DEFAULT_CSS, DEFAULT_HTML, default_template
@@ -12,6 +14,16 @@ from app.extensions import db
 from app.registrations.models import Registration
 from app.states import CertificateStatus, RegistrationStatus
 from tests.factories import EventFactory, UserFactory
+
+
+def pdf_text(pdf: bytes, tmp_path) -> str:
+    """The text of a PDF, as pdftotext reads it (the content streams are compressed: a search
+    in the bytes finds nothing of it, and finds short strings in the noise)."""
+    assert shutil.which("pdftotext"), "pdftotext (poppler-utils) is needed"
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def make_certificate(template: CertificateTemplate | None = None, *, name: str = "Ada Lovelace",

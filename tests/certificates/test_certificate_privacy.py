@@ -7,7 +7,7 @@ from app.certificates.jobs import ensure_pdf, store_pdf
 from app.core import privacy
 from app.core.storage import get_storage
 from app.extensions import db
-from tests.certificates.template_helpers import make_certificate
+from tests.certificates.template_helpers import make_certificate, pdf_text
 
 
 def test_my_certificates_are_in_my_data(ctx):
@@ -20,7 +20,7 @@ def test_my_certificates_are_in_my_data(ctx):
     ]
 
 
-def test_deleting_the_account_anonymises_the_certificate_and_its_pdf(ctx):
+def test_deleting_the_account_anonymises_the_certificate_and_its_pdf(ctx, tmp_path):
     certificate = make_certificate(name="Ada Lovelace")
     store_pdf(certificate)
     old_key = certificate.pdf_key
@@ -33,4 +33,8 @@ def test_deleting_the_account_anonymises_the_certificate_and_its_pdf(ctx):
     assert certificate.attendee_name == "Deleted User"
     assert certificate.attendee_email == f"deleted-{user.uuid}@anonymized.local"
     assert not get_storage().exists(old_key)
-    assert b"Ada" not in ensure_pdf(certificate)
+    pdf = ensure_pdf(certificate)
+    assert b"Lovelace" not in pdf  # nor in the uncompressed parts (metadata)
+    text = pdf_text(pdf, tmp_path)
+    assert "Deleted User" in text
+    assert "Ada" not in text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import sqlalchemy as sa
 
 from app.certificates.jobs import ensure_pdf, render_certificate_pdf
@@ -12,15 +10,8 @@ from app.core.storage import get_storage
 from app.extensions import db
 from app.jobs import enqueue
 from app.mailing.models import EmailLog
-from tests.certificates.template_helpers import make_certificate
+from tests.certificates.template_helpers import make_certificate, pdf_text
 from tests.conftest import read_mail
-
-
-def pdf_text(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "certificate.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def issue(app, **fields) -> int:

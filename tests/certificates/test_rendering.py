@@ -3,8 +3,6 @@ link_callback's allow-list, field positions, and the PDF's content from frozen d
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 
 import pytest
@@ -23,17 +21,9 @@ from app.certificates.rendering import (
 from app.certificates.template_service import check_background, parse_field_positions
 from app.core.errors import ValidationError
 from app.core.storage import get_storage
-from tests.certificates.template_helpers import make_certificate
+from tests.certificates.template_helpers import make_certificate, pdf_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def pdf_text(pdf: bytes, tmp_path) -> str:
-    assert shutil.which("pdftotext"), "pdftotext (poppler-utils) is needed"
-    path = tmp_path / "out.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def html_template(html: str, css: str = "") -> CertificateTemplate:
