@@ -65,10 +65,17 @@ def pdf_key(certificate: Certificate) -> str:
 
 
 def store_pdf(certificate: Certificate) -> bytes:
-    """Render the certificate and store the file; the caller commits the new key."""
+    """Render the certificate and store the file; the caller commits the new key.
+
+    A certificate's first file is written in place (nobody can read it before its key is
+    committed); a file that replaces one that readers know is swapped in atomically."""
     pdf = render_pdf(certificate.template, certificate_context(certificate))
     key = pdf_key(certificate)
-    get_storage().save(key, pdf)
+    storage = get_storage()
+    if certificate.pdf_key is None:
+        storage.save_new(key, pdf)
+    else:
+        storage.save(key, pdf)
     certificate.pdf_key = key
     certificate.pdf_rendered_at = utcnow()
     return pdf

@@ -6,6 +6,7 @@ safe segments; anything else is refused, so a key can never reach outside the ro
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -51,6 +52,25 @@ class LocalStorage:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def save_new(self, key: str, data: bytes) -> None:
+        """Write a file that no reader can know of yet (its key is committed only after this
+        returns) in place: the temporary file and rename of `save` cost as much as the write
+        in a bulk run. A file already there (left by a crashed or concurrent attempt) is
+        replaced atomically by `save`, so what finally stands at the key is whole."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = open(path, "xb")  # noqa: SIM115  (closed below, removed on failure)
+        except FileExistsError:
+            self.save(key, data)
+            return
+        try:
+            with handle:
+                handle.write(data)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
 
@@ -63,4 +83,10 @@ class LocalStorage:
 
 def get_storage() -> LocalStorage:
     """The configured storage for the current app."""
-    return LocalStorage(current_app.config["STORAGE_DIR"])
+    return _storage_at(current_app.config["STORAGE_DIR"])
+
+
+@functools.lru_cache(maxsize=16)
+def _storage_at(root: str) -> LocalStorage:
+    """One per root: resolving the root reads the file system, and a bulk run asks often."""
+    return LocalStorage(root)

@@ -3,6 +3,7 @@ link_callback's allow-list, field positions, and the PDF's content from frozen d
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import pytest
@@ -80,18 +81,64 @@ def test_output_past_the_budget_is_stopped(ctx):
         render_template_html(template, sample_context())
 
 
+ENDLESS = ("{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
+           "{% endfor %}{% endfor %}{% endfor %}")
+
+
 def test_an_endless_template_is_stopped_by_the_time_limit(ctx, monkeypatch):
+    """In the main thread (a work horse, a sync web worker) by the CPU timer, which then
+    leaves the process's SIGVTALRM handler and timer as they were."""
     monkeypatch.setitem(current_app.config, "CERTIFICATE_RENDER_SECONDS", 0.5)
-    loops = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
-    template = html_template(loops + "{% endfor %}{% endfor %}{% endfor %}")
+    handler_before = signal.getsignal(signal.SIGVTALRM)
 
     with pytest.raises(RenderError, match="took longer than 0.5 seconds"):
-        render_template_html(template, sample_context())
+        render_template_html(html_template(ENDLESS), sample_context())
 
+    assert signal.getsignal(signal.SIGVTALRM) is handler_before
+    assert signal.getitimer(signal.ITIMER_VIRTUAL) == (0.0, 0.0)
+    assert not [t for t in threading.enumerate() if t.name == "certificate-render"]
+
+
+def test_a_timer_that_was_running_runs_on_after_a_render(ctx):
+    fired = []
+    previous = signal.signal(signal.SIGVTALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 30)
+
+        render_template_html(html_template("<p>{{ attendee_name }}</p>"), sample_context())
+
+        assert signal.getitimer(signal.ITIMER_VIRTUAL)[0] > 0
+        assert not fired
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def test_an_endless_template_is_stopped_outside_the_main_thread(app, monkeypatch):
+    """A threaded server renders in its request threads, where signals cannot be used: the
+    render runs in a thread of its own, stopped by an asynchronous exception."""
+    monkeypatch.setitem(app.config, "CERTIFICATE_RENDER_SECONDS", 0.5)
+    outcome = {}
+
+    def request_thread():
+        with app.test_request_context():
+            try:
+                render_template_html(html_template(ENDLESS), sample_context())
+            except RenderError as error:
+                outcome["error"] = str(error)
+            outcome["fine"] = render_template_html(html_template("<p>{{ 1 + 1 }}</p>"),
+                                                   sample_context())
+
+    thread = threading.Thread(target=request_thread)
+    thread.start()
+    thread.join(30)
+
+    assert "took longer than 0.5 seconds" in outcome["error"]
+    assert "<p>2</p>" in outcome["fine"]
     renders = [t for t in threading.enumerate() if t.name == "certificate-render"]
-    for thread in renders:
-        thread.join(5)
-    assert not any(thread.is_alive() for thread in renders), "the render thread still runs"
+    for render in renders:
+        render.join(5)
+    assert not any(render.is_alive() for render in renders), "the render thread still runs"
 
 
 def test_placeholders_are_escaped(ctx):

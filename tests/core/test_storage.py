@@ -90,6 +90,63 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary_file(
     assert files_under(tmp_path / "files") == ["doc.txt"]
 
 
+def test_save_new_writes_a_new_file_in_place(storage, tmp_path, monkeypatch):
+    """No temporary file and no rename: nobody can be reading a key not yet committed."""
+    def no_temporary_file(*args, **kwargs):
+        raise AssertionError("save_new made a temporary file")
+
+    monkeypatch.setattr("app.core.storage.tempfile.mkstemp", no_temporary_file)
+
+    storage.save_new("certificates/new.pdf", b"%PDF whole")
+
+    assert storage.read("certificates/new.pdf") == b"%PDF whole"
+    assert files_under(tmp_path / "files") == ["certificates/new.pdf"]
+
+
+def test_save_new_replaces_what_a_crashed_attempt_left(storage, tmp_path):
+    storage.path("certificates/x.pdf").parent.mkdir(parents=True)
+    storage.path("certificates/x.pdf").write_bytes(b"%PDF half")
+
+    storage.save_new("certificates/x.pdf", b"%PDF whole")
+
+    assert storage.read("certificates/x.pdf") == b"%PDF whole"
+    assert files_under(tmp_path / "files") == ["certificates/x.pdf"]
+
+
+def test_a_failed_save_new_leaves_no_file(storage, tmp_path, monkeypatch):
+    class FullDisk:
+        def __init__(self, path, mode):
+            self.handle = open(path, mode)  # noqa: SIM115
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[:3])
+            raise OSError("disk full")
+
+    monkeypatch.setattr("app.core.storage.open", FullDisk, raising=False)
+
+    with pytest.raises(OSError, match="disk full"):
+        storage.save_new("certificates/y.pdf", b"%PDF whole")
+
+    assert not storage.exists("certificates/y.pdf")
+
+
+def test_get_storage_follows_the_configured_root(app, tmp_path):
+    with app.app_context():
+        first = get_storage()
+        assert get_storage() is first  # resolved once
+        app.config["STORAGE_DIR"], before = str(tmp_path / "elsewhere"), app.config["STORAGE_DIR"]
+        try:
+            assert get_storage().root == (tmp_path / "elsewhere").resolve()
+        finally:
+            app.config["STORAGE_DIR"] = before
+
+
 def test_readers_never_see_half_a_file(storage):
     """Every read during repeated saves returns one whole version."""
     versions = [bytes([n]) * 200_000 for n in range(1, 6)]
