@@ -69,16 +69,27 @@ def store_pdf(certificate: Certificate) -> bytes:
 
     A certificate's first file is written in place (nobody can read it before its key is
     committed); a file that replaces one that readers know is swapped in atomically."""
-    pdf = render_pdf(certificate.template, certificate_context(certificate))
-    key = pdf_key(certificate)
-    storage = get_storage()
-    if certificate.pdf_key is None:
-        storage.save_new(key, pdf)
+    pdf = certificate_pdf(certificate)
+    first = certificate.pdf_key is None
+    key = record_pdf(certificate)
+    if first:
+        get_storage().save_new(key, pdf)
     else:
-        storage.save(key, pdf)
-    certificate.pdf_key = key
-    certificate.pdf_rendered_at = utcnow()
+        get_storage().save(key, pdf)
     return pdf
+
+
+def certificate_pdf(certificate: Certificate) -> bytes:
+    """The certificate's PDF, rendered from its frozen data (RenderError / PdfError)."""
+    return render_pdf(certificate.template, certificate_context(certificate))
+
+
+def record_pdf(certificate: Certificate) -> str:
+    """Point the certificate at its file and return the key; the caller writes the file
+    before it commits."""
+    certificate.pdf_key = pdf_key(certificate)
+    certificate.pdf_rendered_at = utcnow()
+    return certificate.pdf_key
 
 
 def ensure_pdf(certificate: Certificate) -> bytes:

@@ -4,6 +4,7 @@ a time, and a run interrupted mid-way resumes without issuing anything twice
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from app.certificates.run_models import CertificateIssueRun
 from app.certificates.runs import IssueRunService, issue_certificates_run, resume_stale_issue_runs
 from app.certificates.services import CertificateService
 from app.core.errors import DomainError
+from app.core.storage import LocalStorage, get_storage
 from app.core.types import utcnow
 from app.extensions import db
 from app.jobs import JobFailure, execute, job_path
@@ -191,3 +193,63 @@ def test_a_run_on_an_event_that_was_closed_meanwhile_fails_with_the_reason(organ
     assert run.status == IssueRunStatus.FAILED
     assert "reopen it to issue more" in run.error
     assert run.percent == 100  # finished: the bar is full, the message says why
+
+
+def test_every_file_of_a_batch_is_on_disk_when_its_rows_are_saved(organizer, monkeypatch):
+    """The files are written by a second thread while the next certificate renders: the
+    batch's rows may be saved only once all of them are written."""
+    monkeypatch.setattr(runs, "BATCH_SIZE", 3)
+    built = event_with_attendees(3, organizer)
+    db.session.commit()
+    real_save = runs.save_certificates
+    seen_at_save = []
+
+    def save_and_look(certificates):
+        storage = get_storage()
+        seen_at_save.append([storage.exists(c.pdf_key) for c in certificates])
+        return real_save(certificates)
+
+    real_write = LocalStorage.save_new
+
+    def slow_write(storage, key, data):
+        time.sleep(0.1)  # still writing when the last certificate has rendered
+        real_write(storage, key, data)
+
+    monkeypatch.setattr(runs, "save_certificates", save_and_look)
+    monkeypatch.setattr(LocalStorage, "save_new", slow_write)
+    run = IssueRunService.start(built.event, organizer)
+    db.session.commit()
+
+    assert fresh(run).issued == 3
+    assert seen_at_save == [[True, True, True]]
+
+
+def test_a_file_that_cannot_be_written_fails_the_batch_and_the_retry_issues_it(
+        organizer, monkeypatch):
+    monkeypatch.setattr(runs, "BATCH_SIZE", 2)
+    built = event_with_attendees(3, organizer)
+    db.session.commit()
+    real_write = LocalStorage.save_new
+    writes = []
+
+    def disk_full_on_the_third(storage, key, data):
+        writes.append(key)
+        if len(writes) == 3:
+            raise OSError("No space left on device")
+        real_write(storage, key, data)
+
+    monkeypatch.setattr(LocalStorage, "save_new", disk_full_on_the_third)
+    run = IssueRunService.start(built.event, organizer)
+    db.session.commit()  # the inline job fails in the second batch
+
+    run = fresh(run)
+    assert (run.status, run.issued) == (IssueRunStatus.RUNNING, 2)
+    assert sum(active_per_registration(built.event).values()) == 2
+    assert "No space left on device" in db.session.scalar(sa.select(JobFailure.error))
+
+    assert execute(job_path(issue_certificates_run), [run.id])  # the retry
+
+    run = fresh(run)
+    assert (run.status, run.issued, run.failed) == (IssueRunStatus.DONE, 3, 0)
+    for certificate in db.session.scalars(sa.select(Certificate)):
+        assert get_storage().read(certificate.pdf_key).startswith(b"%PDF")
