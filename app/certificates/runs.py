@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.certificates.jobs import certificate_pdf, email_certificates, record_pdf
@@ -40,7 +41,10 @@ from app.states import RegistrationStatus
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 25
+# Certificates issued per transaction: each batch also pays ~15 queries, a savepoint and a
+# commit (measured: 50 instead of 25 takes 1.6 % off a run), and is what a crash loses and
+# how often the progress bar moves (every ~0.6 s at 80 certificates a second).
+BATCH_SIZE = 50
 # A run whose heartbeat (updated_at, written by every batch) is older than this lost its
 # worker: the tick queues it again.
 STALE_AFTER = timedelta(minutes=5)
@@ -190,7 +194,8 @@ class IssueRunService:
             log.info("issuing run %s: another worker took the batch after %s", run.id,
                      run.cursor_registration_id)
             return False
-        run.cursor_registration_id = last_id
+        # What the UPDATE wrote, without marking the run changed: no second UPDATE at flush.
+        set_committed_value(run, "cursor_registration_id", last_id)
         return True
 
 
