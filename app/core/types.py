@@ -57,7 +57,9 @@ class InvalidEmail(ValueError):
 
 
 class SystemEmail(str):
-    """An address the system writes itself (an anonymised one): stored as is, not validated."""
+    """An address to store as is, not validated again: one the system writes itself (an
+    anonymised one), or one already canonicalised (every assignment to an Email column
+    leaves one, so the flush does not validate it a second time)."""
 
 
 def canonical_email(raw: str) -> str:
@@ -164,7 +166,7 @@ def install_validators(base: type) -> None:
 def _set_email(target, value, oldvalue, initiator):
     if value is None or isinstance(value, SystemEmail):
         return value
-    return canonical_email(value)
+    return SystemEmail(canonical_email(value))
 
 
 def _json_setter(column_type: ValidatedJSON):

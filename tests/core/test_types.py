@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core import types
 from app.core.types import InvalidEmail, SystemEmail, canonical_email
 from app.extensions import db
 from app.mailing.models import EmailTemplate
@@ -300,3 +301,17 @@ def test_sqlite_files_use_the_write_ahead_log(tmp_path):
         assert db.session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_assigned_address_is_validated_once_not_again_at_the_flush(ctx, monkeypatch):
+    user = UserFactory()
+    db.session.flush()
+    calls = []
+    real = types.canonical_email
+    monkeypatch.setattr(types, "canonical_email", lambda raw: calls.append(raw) or real(raw))
+
+    user.email = " New.Address@Example.com "
+    db.session.flush()
+
+    assert calls == [" New.Address@Example.com "]
+    assert reload(User, user.id).email == "new.address@example.com"
