@@ -39,6 +39,20 @@ def active_per_registration(event) -> dict[int, int]:
     return dict(rows.all())
 
 
+def failing_on_call(number: int, real, error: Exception):
+    """`real`, except that its `number`th call raises `error` (a worker dying mid-run, a
+    full disk)."""
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == number:
+            raise error
+        return real(*args, **kwargs)
+
+    return wrapper
+
+
 def fresh(run: CertificateIssueRun) -> CertificateIssueRun:
     db.session.expire_all()
     return db.session.get(CertificateIssueRun, run.id)
@@ -98,14 +112,8 @@ def test_a_run_interrupted_mid_way_resumes_and_issues_each_registration_once(
     built = event_with_attendees(5, organizer)
     db.session.commit()
     real_prepare = CertificateService.prepare
-    calls = []
-
-    def crash_on_the_third(*args, **kwargs):  # the worker dies inside the second batch
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("worker killed")
-        return real_prepare(*args, **kwargs)
-
+    # The worker dies inside the second batch.
+    crash_on_the_third = failing_on_call(3, real_prepare, RuntimeError("worker killed"))
     monkeypatch.setattr(CertificateService, "prepare", staticmethod(crash_on_the_third))
     run = IssueRunService.start(built.event, organizer)
     db.session.commit()  # the inline job crashes; the failure is recorded for a retry
@@ -229,16 +237,9 @@ def test_a_file_that_cannot_be_written_fails_the_batch_and_the_retry_issues_it(
     monkeypatch.setattr(runs, "BATCH_SIZE", 2)
     built = event_with_attendees(3, organizer)
     db.session.commit()
-    real_write = LocalStorage.save_new
-    writes = []
-
-    def disk_full_on_the_third(storage, key, data):
-        writes.append(key)
-        if len(writes) == 3:
-            raise OSError("No space left on device")
-        real_write(storage, key, data)
-
-    monkeypatch.setattr(LocalStorage, "save_new", disk_full_on_the_third)
+    disk_full = OSError("No space left on device")
+    monkeypatch.setattr(LocalStorage, "save_new",
+                        failing_on_call(3, LocalStorage.save_new, disk_full))
     run = IssueRunService.start(built.event, organizer)
     db.session.commit()  # the inline job fails in the second batch
 
