@@ -10,6 +10,7 @@ again when the file is missing.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,10 +19,11 @@ from app.certificates import privacy as _privacy  # noqa: F401  (registers its h
 from app.certificates.defaults import default_fields
 from app.certificates.models import Certificate, CertificateTemplate
 from app.certificates.rendering import certificate_context, render_pdf, sample_context
+from app.certificates.template_service import BACKGROUND_PREFIX
 from app.core.storage import get_storage
 from app.core.types import utcnow
 from app.extensions import db
-from app.jobs import warm_up
+from app.jobs import periodic, warm_up
 from app.mailing.attachments import Attachment
 from app.mailing.attachments import register as register_attachment
 from app.mailing.services import MailService
@@ -60,8 +62,11 @@ def warm_pdf_renderer() -> None:
 
 
 def pdf_key(certificate: Certificate) -> str:
-    prefix = current_app.config.get("CERTIFICATE_STORAGE_PREFIX") or "certificates"
-    return f"{prefix.strip('/')}/{certificate.uuid}.pdf"
+    return f"{pdf_prefix()}/{certificate.uuid}.pdf"
+
+
+def pdf_prefix() -> str:
+    return (current_app.config.get("CERTIFICATE_STORAGE_PREFIX") or "certificates").strip("/")
 
 
 def store_pdf(certificate: Certificate) -> bytes:
@@ -140,3 +145,35 @@ def certificate_attachment(certificate_id: int) -> Attachment | None:
 
 
 register_attachment("certificate_pdf", certificate_attachment)
+
+
+# A file nothing refers to is deleted this long after it was written: long enough for a
+# render under way to finish reading a background that was just replaced.
+ORPHAN_AGE = timedelta(days=1)
+SWEEP_CHUNK = 500  # keys per lookup
+
+
+@periodic(every=timedelta(days=1))
+def sweep_orphaned_certificate_files() -> int:
+    """Delete certificate PDFs and template backgrounds that no row refers to: a background
+    that was replaced or removed (kept a day for renders under way), and the files of a batch
+    or an upload whose transaction rolled back or whose worker died. Returns how many."""
+    storage = get_storage()
+    cutoff = utcnow() - ORPHAN_AGE
+    deleted = 0
+    for prefix, column in ((pdf_prefix(), Certificate.pdf_key),
+                           (BACKGROUND_PREFIX, CertificateTemplate.background_key)):
+        candidates = storage.keys_written_before(prefix, cutoff)
+        for start in range(0, len(candidates), SWEEP_CHUNK):
+            chunk = candidates[start:start + SWEEP_CHUNK]
+            referenced = set(db.session.scalars(
+                sa.select(column).where(column.in_(chunk))
+                .execution_options(include_deleted=True)  # a deleted template may come back
+            ))
+            for key in chunk:
+                if key not in referenced:
+                    storage.delete(key)
+                    deleted += 1
+    if deleted:
+        log.info("deleted %d certificate files that nothing refers to", deleted)
+    return deleted

@@ -183,7 +183,8 @@ class CertificateTemplateService:
                                   field="background")
         _render_or_refuse(template, background_uri)
         if details.background is not None:
-            # A new key, never an overwrite: a certificate rendering now still reads the old.
+            # A new key, never an overwrite: a certificate rendering now still reads the old
+            # (sweep_orphaned_certificate_files deletes it a day later).
             template.background_key = _store_background(details.background, extension)
 
 

@@ -10,6 +10,7 @@ import functools
 import os
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
@@ -70,6 +71,20 @@ class LocalStorage:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+
+    def keys_written_before(self, prefix: str, cutoff: datetime) -> list[str]:
+        """The keys under `prefix` whose file was last written before `cutoff` (for sweeps
+        of files nothing refers to any more). Temporary files of `save` are not keys."""
+        folder = self.path(prefix)
+        if not folder.is_dir():
+            return []
+        limit = cutoff.timestamp()
+        return sorted(
+            path.relative_to(self.root).as_posix()
+            for path in folder.rglob("*")
+            if not path.name.startswith(".") and path.is_file()
+            and path.stat().st_mtime < limit
+        )
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
