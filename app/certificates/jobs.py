@@ -10,6 +10,7 @@ again when the file is missing.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -163,7 +164,11 @@ def sweep_orphaned_certificate_files() -> int:
     deleted = 0
     for prefix, column in ((pdf_prefix(), Certificate.pdf_key),
                            (BACKGROUND_PREFIX, CertificateTemplate.background_key)):
-        candidates = storage.keys_written_before(prefix, cutoff)
+        # Only files named as this app names them there: the folder may be shared.
+        named = re.compile(re.escape(prefix) + r"/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+                           r"\.(pdf|png|jpg)")
+        candidates = [key for key in storage.keys_written_before(prefix, cutoff)
+                      if named.fullmatch(key)]
         for start in range(0, len(candidates), SWEEP_CHUNK):
             chunk = candidates[start:start + SWEEP_CHUNK]
             referenced = set(db.session.scalars(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
 @pytest.fixture
 def storage(ctx):
     return get_storage()
+
+
+def named(folder: str, extension: str = "pdf") -> str:
+    """A key as the app names files there."""
+    return f"{folder}/{uuid.uuid4()}.{extension}"
 
 
 def written(storage, key: str, *, days_ago: float) -> str:
@@ -42,17 +48,16 @@ def background_template(key: str) -> CertificateTemplate:
 
 
 def test_files_nothing_refers_to_go_a_day_after_they_were_written(storage):
-    current = background_template(written(storage, "certificate-backgrounds/current.png",
+    current = background_template(written(storage, named("certificate-backgrounds", "png"),
                                           days_ago=3))
     deleted_template = background_template(
-        written(storage, "certificate-backgrounds/of-a-deleted-template.png", days_ago=3))
+        written(storage, named("certificate-backgrounds", "png"), days_ago=3))
     deleted_template.delete()
-    replaced = written(storage, "certificate-backgrounds/replaced.png", days_ago=2)
-    just_replaced = written(storage, "certificate-backgrounds/just-replaced.png",
+    replaced = written(storage, named("certificate-backgrounds", "png"), days_ago=2)
+    just_replaced = written(storage, named("certificate-backgrounds", "png"),
                             days_ago=0.5)
-    certificate = make_certificate(pdf_key=written(storage, "certificates/issued.pdf",
-                                                   days_ago=5))
-    rolled_back = written(storage, "certificates/of-a-rolled-back-batch.pdf", days_ago=2)
+    certificate = make_certificate(pdf_key=written(storage, named("certificates"), days_ago=5))
+    rolled_back = written(storage, named("certificates"), days_ago=2)
     db.session.commit()
 
     assert sweep_orphaned_certificate_files() == 2
@@ -65,15 +70,30 @@ def test_files_nothing_refers_to_go_a_day_after_they_were_written(storage):
 
 def test_the_sweep_looks_up_keys_in_chunks(storage, monkeypatch):
     monkeypatch.setattr("app.certificates.jobs.SWEEP_CHUNK", 2)
-    kept = [make_certificate(pdf_key=written(storage, f"certificates/kept-{n}.pdf",
-                                             days_ago=2)).pdf_key for n in range(3)]
-    orphans = [written(storage, f"certificates/orphan-{n}.pdf", days_ago=2) for n in range(3)]
+    kept = [written(storage, named("certificates"), days_ago=2) for _ in range(3)]
+    for key in kept:
+        make_certificate(pdf_key=key)
+    orphans = [written(storage, named("certificates"), days_ago=2) for _ in range(3)]
     db.session.commit()
 
     assert sweep_orphaned_certificate_files() == 3
 
     assert all(storage.exists(key) for key in kept)
     assert not any(storage.exists(key) for key in orphans)
+
+
+def test_only_files_named_as_the_app_names_them_are_swept(storage, app, monkeypatch):
+    """A prefix may point at a folder that holds other files too."""
+    monkeypatch.setitem(app.config, "CERTIFICATE_STORAGE_PREFIX", "media")
+    theirs = [written(storage, key, days_ago=9) for key in
+              ("media/logo.png", "media/reports/2026.pdf", "media/notes.txt")]
+    ours = written(storage, named("media"), days_ago=9)
+    db.session.commit()
+
+    assert sweep_orphaned_certificate_files() == 1
+
+    assert not storage.exists(ours)
+    assert all(storage.exists(key) for key in theirs)
 
 
 def test_keys_written_before_skips_temporary_files_and_newer_ones(storage):
