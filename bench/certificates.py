@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import reachable_redis, serve, stop  # noqa: E402
+from bench.common import poll_until, reachable_redis, serve, stop  # noqa: E402
 from bench.pages import measure  # noqa: E402
 
 CERTIFICATES = 200
@@ -150,24 +150,22 @@ def issue_through_the_app(app, event_id: int) -> float:
     with app.app_context():
         event = db.session.get(Event, event_id)
         organizer = db.session.scalar(sa.select(User).where(User.email.like("organizer%")))
-        started = time.perf_counter()
-        IssueRunService.start(event, organizer)
-        db.session.commit()  # the bulk job goes to RQ now
-        deadline = started + ISSUE_TIMEOUT
-        while True:
+        keys: list[str] = []
+
+        def all_on_disk() -> bool:
             db.session.remove()
-            keys = db.session.scalars(
+            keys[:] = db.session.scalars(
                 sa.select(Certificate.pdf_key).where(Certificate.event_id == event_id,
                                                      Certificate.pdf_key.is_not(None))
             ).all()
-            if len(keys) >= CERTIFICATES:
-                storage = get_storage()
-                if all(storage.exists(key) for key in keys):
-                    break
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"only {len(keys)} of {CERTIFICATES} PDFs after "
-                                 f"{ISSUE_TIMEOUT} s")
-            time.sleep(0.02)
+            storage = get_storage()
+            return len(keys) >= CERTIFICATES and all(storage.exists(key) for key in keys)
+
+        started = time.perf_counter()
+        IssueRunService.start(event, organizer)
+        db.session.commit()  # the bulk job goes to RQ now
+        poll_until(all_on_disk, ISSUE_TIMEOUT, 0.02,
+                   lambda: f"only {len(keys)} of {CERTIFICATES} PDFs after {ISSUE_TIMEOUT} s")
         elapsed = time.perf_counter() - started
         db.session.remove()
         return elapsed
@@ -183,20 +181,20 @@ def wait_for_the_emails(app, event_id: int) -> None:
     from app.extensions import db
     from app.jobs import QUEUES, rq_queue
 
-    deadline = time.perf_counter() + ISSUE_TIMEOUT
+    unsent = [0]
+
+    def all_sent() -> bool:
+        db.session.remove()
+        unsent[0] = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Certificate)
+            .where(Certificate.event_id == event_id, Certificate.emailed_at.is_(None)))
+        queues = [rq_queue(name) for name in QUEUES]
+        return not unsent[0] and not any(queue.count or queue.started_job_registry.count
+                                         for queue in queues)
+
     with app.app_context():
-        while True:
-            db.session.remove()
-            unsent = db.session.scalar(
-                sa.select(sa.func.count()).select_from(Certificate)
-                .where(Certificate.event_id == event_id, Certificate.emailed_at.is_(None)))
-            queues = [rq_queue(name) for name in QUEUES]
-            if not unsent and not any(queue.count or queue.started_job_registry.count
-                                      for queue in queues):
-                return
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"{unsent} certificate emails unsent after {ISSUE_TIMEOUT} s")
-            time.sleep(0.1)
+        poll_until(all_sent, ISSUE_TIMEOUT, 0.1,
+                   lambda: f"{unsent[0]} certificate emails unsent after {ISSUE_TIMEOUT} s")
 
 
 def seconds_in_the_job(app, event_id: int) -> float:
@@ -221,12 +219,9 @@ def wait_for_the_worker(app, seconds: float = 120) -> None:
 
     from app.jobs import redis_connection
 
-    deadline = time.perf_counter() + seconds
     with app.app_context():
-        while not Worker.count(connection=redis_connection()):
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"the RQ worker did not start within {seconds:.0f} s")
-            time.sleep(0.1)
+        poll_until(lambda: Worker.count(connection=redis_connection()) > 0, seconds, 0.1,
+                   lambda: f"the RQ worker did not start within {seconds:.0f} s")
 
 
 def issuing_rounds(settings: dict[str, str],

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def poll_until(ready: Callable[[], bool], seconds: float, interval: float,
+               failure: Callable[[], str]) -> None:
+    """Call `ready` every `interval` seconds until it says yes; after `seconds`, stop the
+    bench with `failure()` (a message that may say how far it got)."""
+    deadline = time.perf_counter() + seconds
+    while not ready():
+        if time.perf_counter() > deadline:
+            raise SystemExit(failure())
+        time.sleep(interval)
 
 
 def reachable_redis() -> str | None:
