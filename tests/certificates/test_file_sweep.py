@@ -106,9 +106,3 @@ def test_keys_written_before_skips_temporary_files_and_newer_ones(storage):
     assert storage.keys_written_before("certificates", utcnow() - timedelta(days=1)) == [old]
     assert storage.keys_written_before("nothing-here", utcnow()) == []
 
-
-def test_the_sweep_runs_daily():
-    from app.jobs import periodic_tasks
-
-    [task] = [t for t in periodic_tasks() if t.func is sweep_orphaned_certificate_files]
-    assert task.every == timedelta(days=1)

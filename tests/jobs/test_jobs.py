@@ -293,6 +293,8 @@ def test_the_areas_register_their_periodic_work():
     registered = {task.path: (task.every, task.queue) for task in periodic_tasks()}
     expected = {
         "app.accounts.jobs:purge_inactive_sessions": (timedelta(hours=1), "default"),
+        "app.certificates.jobs:sweep_orphaned_certificate_files": (timedelta(days=1),
+                                                                   "default"),
         "app.jobs:purge_resolved_job_failures": (timedelta(days=1), "default"),
         "app.mailing.jobs:purge_old_email_logs": (timedelta(days=1), "emails"),
     }
