@@ -81,7 +81,7 @@ def _advance_events(now: datetime) -> int:
     moved = 0
     for event in due:
         if event.status == EventStatus.PUBLISHED:
-            event.start(reason=STARTED, confirmed=True)  # due by the tick's clock
+            event.start(reason=STARTED)
             moved += 1
         if event.end_at <= now:
             event.complete(reason=ENDED)

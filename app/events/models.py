@@ -560,13 +560,18 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         for hook in CANCELLED_HOOKS:
             hook(self)
 
-    def start(self, actor=None, reason: str = "", *, confirmed: bool = False) -> None:
-        """Go live; ahead of time only when `confirmed` (`start_needs_confirmation`)."""
+    def start(self, actor=None, reason: str = "") -> None:
+        """The event is under way: the clock reached its start, or its Zoom meeting began."""
+        EVENT_MACHINE.fire(self, "start", actor=actor, reason=reason)
+
+    def start_by_hand(self, actor, reason: str = "", *, confirmed: bool = False) -> None:
+        """The organizer's "Start now": well ahead of time only when `confirmed`
+        (`start_needs_confirmation`)."""
         if not confirmed and self.start_needs_confirmation():
             raise ValidationError(_l(
                 "The event is scheduled to start on %(start)s: confirm that it starts now.",
                 start=datetime_long(self.start_at, self.timezone)))
-        EVENT_MACHINE.fire(self, "start", actor=actor, reason=reason)
+        self.start(actor, reason)
 
     def complete(self, actor=None, reason: str = "") -> None:
         EVENT_MACHINE.fire(self, "complete", actor=actor, reason=reason)

@@ -91,7 +91,7 @@ def test_event_state_machine_writes_history_and_refuses_invalid_moves(ctx):
     organizer = UserFactory()
     event = EventFactory(status=EventStatus.DRAFT, organizer=organizer)
     event.publish(organizer)
-    event.start(confirmed=True)  # a week early
+    event.start()
     event.complete()
     event.close(organizer)
     event.reopen(organizer, reason="Late certificates")

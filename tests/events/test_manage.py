@@ -407,7 +407,7 @@ def test_starting_an_event_hours_ahead_is_confirmed_first(app, client, organizer
     with app.test_request_context():
         event = get_event(db.session, event_uuid)
         with pytest.raises(ValidationError, match="confirm that it starts now"):
-            event.start()
+            event.start_by_hand(None)
         soon = event.start_at - EARLY_START_NOTICE + timedelta(minutes=1)
         assert not event.start_needs_confirmation(now=soon)
         assert event.start_needs_confirmation(now=soon - timedelta(minutes=2))

@@ -282,7 +282,8 @@ def start_event(event_uuid: uuid.UUID):
         return render("events/manage/start_confirm.html", "events/manage/_start_confirm.html",
                       event=event, form=EmptyForm())
     return _change_status(
-        event, lambda: event.start(current_user, _("Started by hand"), confirmed=confirmed),
+        event, lambda: event.start_by_hand(current_user, _("Started by hand"),
+                                          confirmed=confirmed),
         _("The event is live."),
     )
 
