@@ -361,6 +361,19 @@ def test_start_complete_close_reopen(app, client, organizer):
     assert page.count("organizer@example.com") == 0  # the timeline names, not addresses
 
 
+def test_session_ordering_hint_and_cancel_button_say_what_is_there(app, client, organizer):
+    lonely = make_event(app, organizer, sessions=1)
+    page = text(client.get(manage(lonely, "sessions")))
+    assert "arrows" not in page and "↑" not in page  # one session a day: nothing to order
+    assert "Order the sessions of a day" not in page
+    assert ">Cancel session<span class=\"visually-hidden\">" in page
+    assert ">Cancel<span" not in page
+    busy = make_event(app, organizer, sessions=2)
+    page = text(client.get(manage(busy, "sessions")))
+    assert "Order the sessions of a day with their ↑ and ↓ buttons." in page
+    assert ">↑<span" in page and ">↓<span" in page
+
+
 def slug_of(app, event_uuid) -> str:
     with database(app) as session:
         return get_event(session, event_uuid).slug
