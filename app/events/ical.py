@@ -1,21 +1,24 @@
 """iCalendar export with the `icalendar` library: one event, a calendar feed, a user's feed.
 
-A one-off event is one VEVENT per session (or one for the event when it has no sessions),
-with times in UTC. A recurring event is ONE VEVENT whose DTSTART carries the event's TZID and
-whose RRULE says how it repeats: calendar apps expand it themselves, in that zone.
+A one-off event is its `calendar_entries`, one VEVENT each, with times in UTC: the same
+entries the month and list views of a calendar show. A recurring event is ONE VEVENT whose
+DTSTART carries the event's TZID and whose RRULE says how it repeats: calendar apps expand it
+themselves, in that zone (and the month view expands the same rule).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
 from flask import Response, current_app
 
 from app.core.urls import external_url
-from app.events.recurrence import WEEKDAY_CODES
+from app.events.recurrence import WEEKDAY_CODES, Recurrence
 from app.mailing.attachments import Attachment
 from app.mailing.attachments import register as register_attachment
 from app.states import EventStatus, SessionStatus
@@ -72,6 +75,51 @@ def rrule_value(rule, event) -> icalendar.vRecur:
     return recur
 
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    """One entry of a one-off event in a calendar: one of its sessions, or the event."""
+
+    event: Any
+    session: Any  # None: the event itself
+    start_at: datetime
+    end_at: datetime
+    is_cancelled: bool
+
+    @property
+    def title(self) -> str:
+        return self.event.title if self.session is None else (
+            f"{self.session.title} · {self.event.title}")
+
+
+def calendar_entries(event) -> list[CalendarEntry]:
+    """What calendars show of a one-off event, the site's month and list views and the .ics
+    alike: one entry per session, so that each day of a multi-day event has its own, or the
+    event itself when it has no sessions. A cancelled session stays an entry, marked: a
+    feed's subscribers see it cancelled, the site's views leave it out. (A recurring event
+    is its rule instead: `calendar_occurrences` expands it.)"""
+    cancelled = event.status == EventStatus.CANCELLED
+    if not event.sessions:
+        return [CalendarEntry(event, None, event.start_at, event.end_at, cancelled)]
+    return [
+        CalendarEntry(event, session, session.start_at, session.end_at,
+                      cancelled or session.status == SessionStatus.CANCELLED)
+        for session in event.sessions
+    ]
+
+
+def calendar_occurrences(event, window_start: datetime,
+                         window_end: datetime) -> list[CalendarEntry]:
+    """What the site's calendar views show of `event` within the window: a recurring event's
+    occurrences, expanded from the rule its VEVENT carries; a one-off event's
+    `calendar_entries`, less the cancelled ones."""
+    recurrence = Recurrence.of(event)
+    if recurrence is not None:
+        return [CalendarEntry(event, None, start, end, False)
+                for start, end in recurrence.occurrences(window_start, window_end)]
+    return [entry for entry in calendar_entries(event) if not entry.is_cancelled
+            and entry.start_at < window_end and entry.end_at > window_start]
+
+
 def event_components(event) -> list[icalendar.Event]:
     """The VEVENTs for one event (its sessions, its rule)."""
     stamp = event.updated_at
@@ -85,27 +133,23 @@ def event_components(event) -> list[icalendar.Event]:
         if cancelled:
             component.add("status", "CANCELLED")
         return [component]
-    if not event.sessions:
-        component = _base(event_uid(event), event.title, event, stamp)
-        component.add("dtstart", event.start_at)
-        component.add("dtend", event.end_at)
-        component.add("description", _description(event))
-        component.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        return [component]
     components = []
-    for session in event.sessions:
-        component = _base(
-            session_uid(session), f"{session.title} · {event.title}", event, stamp, session.room
-        )
-        component.add("dtstart", session.start_at)
-        component.add("dtend", session.end_at)
-        speakers = ", ".join(link.user.display_name for link in session.speakers)
-        extra = "\n".join(
-            text for text in (session.description, speakers and f"Speakers: {speakers}") if text
-        )
-        component.add("description", _description(event, extra))
-        is_off = cancelled or session.status == SessionStatus.CANCELLED
-        component.add("status", "CANCELLED" if is_off else "CONFIRMED")
+    for entry in calendar_entries(event):
+        session = entry.session
+        if session is None:
+            component = _base(event_uid(event), entry.title, event, stamp)
+            component.add("description", _description(event))
+        else:
+            component = _base(session_uid(session), entry.title, event, stamp, session.room)
+            speakers = ", ".join(link.user.display_name for link in session.speakers)
+            extra = "\n".join(
+                text for text in (session.description, speakers and f"Speakers: {speakers}")
+                if text
+            )
+            component.add("description", _description(event, extra))
+        component.add("dtstart", entry.start_at)
+        component.add("dtend", entry.end_at)
+        component.add("status", "CANCELLED" if entry.is_cancelled else "CONFIRMED")
         components.append(component)
     return components
 

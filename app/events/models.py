@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, sele
 
 from app.core.errors import ValidationError
 from app.core.models import Model, NameSlugMixin, SlugMixin, SoftDeleteMixin, TimeRangeMixin
+from app.core.templating import datetime_long
 from app.core.types import UTCDateTime, ValidatedJSON, enum_column, utcnow
 from app.extensions import db
 from app.states import EVENT_MACHINE, SESSION_MACHINE, EventStatus, SessionStatus
@@ -265,6 +266,25 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
     def is_recurring(self) -> bool:
         return self.recurring_rule is not None
 
+    def has_started(self, now: datetime | None = None) -> bool:
+        return self.start_at <= (now or utcnow())
+
+    def has_ended(self, now: datetime | None = None) -> bool:
+        """Over for good: its end has passed and, when it repeats, no occurrence is left."""
+        now = now or utcnow()
+        if self.recurring_rule is not None:
+            from app.events.recurrence import Recurrence  # it builds on this module
+
+            return Recurrence.of(self).next_occurrence(now) is None
+        return self.end_at <= now
+
+    def start_needs_confirmation(self, now: datetime | None = None) -> bool:
+        """Starting by hand more than EARLY_START_NOTICE before the scheduled start is
+        confirmed first: within that notice an early start is routine (the doors open, the
+        host opens the meeting); further ahead it is most likely a slip of the button next to
+        Publish, and it cannot be undone (a live event never goes back to published)."""
+        return self.start_at - (now or utcnow()) > EARLY_START_NOTICE
+
     @property
     def is_publicly_visible(self) -> bool:
         """Anyone may see it: public or unlisted, and no longer a draft."""
@@ -511,6 +531,13 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
                 lambda first, then: _l("%(first)s and %(then)s", first=first, then=then), missing
             )
             raise ValidationError(_l("Before publishing, add %(things)s.", things=things))
+        if self.has_ended():
+            # Nobody could register for it or attend it; published, it would complete at the
+            # next tick. Past events are recorded with their times, never published.
+            raise ValidationError(_l(
+                "This event ended on %(end)s: an event that is over cannot be published. "
+                "Reschedule it to a future date first.",
+                end=datetime_long(self.end_at, self.timezone)))
         for check in PUBLISH_CHECKS:
             check(self)
         return True
@@ -534,7 +561,17 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
             hook(self)
 
     def start(self, actor=None, reason: str = "") -> None:
+        """The event is under way: the clock reached its start, or its Zoom meeting began."""
         EVENT_MACHINE.fire(self, "start", actor=actor, reason=reason)
+
+    def start_by_hand(self, actor, reason: str = "", *, confirmed: bool = False) -> None:
+        """The organizer's "Start now": well ahead of time only when `confirmed`
+        (`start_needs_confirmation`)."""
+        if not confirmed and self.start_needs_confirmation():
+            raise ValidationError(_l(
+                "The event is scheduled to start on %(start)s: confirm that it starts now.",
+                start=datetime_long(self.start_at, self.timezone)))
+        self.start(actor, reason)
 
     def complete(self, actor=None, reason: str = "") -> None:
         EVENT_MACHINE.fire(self, "complete", actor=actor, reason=reason)
@@ -575,6 +612,11 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
                 reason=reason or "",
             )
         )
+
+
+# How long before its scheduled start an event may be started by hand without a confirmation
+# (Event.start_needs_confirmation).
+EARLY_START_NOTICE = timedelta(hours=1)
 
 
 class EventSpeaker(NamedTuple):

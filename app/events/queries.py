@@ -337,7 +337,8 @@ def calendar_events(calendar: Calendar, window_start: datetime, window_end: date
         db.session.scalars(
             sa.select(Event)
             .outerjoin(RecurringRule, RecurringRule.event_id == Event.id)
-            .options(contains_eager(Event.recurring_rule), joinedload(Event.venue))
+            .options(contains_eager(Event.recurring_rule), joinedload(Event.venue),
+                     selectinload(Event.sessions))  # a one-off event shows its sessions
             .where(
                 Event.calendar_id == calendar.id,
                 Event.visibility == EventVisibility.PUBLIC,

@@ -114,17 +114,6 @@ class Recurrence:
         return text
 
 
-def event_occurrences(event, window_start: datetime, window_end: datetime):
-    """(start, end) of `event` within the window: the rule's occurrences for a recurring
-    event, else the event itself if it overlaps."""
-    recurrence = Recurrence.of(event)
-    if recurrence is not None:
-        return recurrence.occurrences(window_start, window_end)
-    if event.start_at < window_end and event.end_at > window_start:
-        return [(event.start_at, event.end_at)]
-    return []
-
-
 # --- The rule as an organizer types it
 
 

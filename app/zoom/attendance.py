@@ -286,8 +286,15 @@ class AttendanceLine:
         return self.attendance.percent if self.attendance else 0
 
     @property
+    def checked_in(self) -> bool:
+        return self.registration.checked_in_at is not None
+
+    @property
     def attended(self) -> bool:
-        return bool(self.attendance and self.attendance.attended)
+        """Checked in at the door, or in the Zoom meeting for the event's threshold: the
+        rule of certificate eligibility (app/certificates/services.py), where a check-in
+        counts for every session of the event."""
+        return self.checked_in or bool(self.attendance and self.attendance.attended)
 
 
 @dataclass
@@ -308,7 +315,8 @@ class SessionBlock:
 
 def attendance_blocks(event: Event) -> list[SessionBlock]:
     """The page, in four queries whatever the number of attendees: sessions, registrations,
-    attendance rows, unmatched records."""
+    attendance rows, unmatched records. One block per session of an online or hybrid event;
+    an in-person event has one block, its check-ins."""
     sessions = db.session.scalars(
         sa.select(EventSession).where(EventSession.event_id == event.id)
         .order_by(EventSession.start_at, EventSession.position, EventSession.id)
@@ -327,7 +335,9 @@ def attendance_blocks(event: Event) -> list[SessionBlock]:
         (s, s.title, s.start_at, s.end_at) for s in sessions if not s.is_cancelled
     ]
     event_level = (None, event.title, event.start_at, event.end_at)
-    if not event.is_multi_session and event.zoom_meeting_id:
+    if not event.format.is_online:
+        scopes = [event_level]  # no meetings: a check-in counts for the whole event
+    elif not event.is_multi_session and event.zoom_meeting_id:
         scopes = [event_level]  # the event's own meeting
     elif not scopes or rows.get(None) or unmatched.get(None):
         scopes.insert(0, event_level)

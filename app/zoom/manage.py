@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.accounts.forms import EmptyForm
+from app.certificates.services import EventEligibility
 from app.core.forms import attempt
 from app.core.htmx import redirect_to, render
 from app.events.models import Event
@@ -24,7 +25,13 @@ from app.events.queries import event_part_or_404
 from app.events.views.manage import load_event_for_editing
 from app.extensions import db
 from app.registrations.models import Registration
-from app.zoom.attendance import AttendanceService, attendance_blocks, csv_rows, own_attendance
+from app.zoom.attendance import (
+    AttendanceService,
+    SessionBlock,
+    attendance_blocks,
+    csv_rows,
+    own_attendance,
+)
 from app.zoom.models import AttendanceRecord
 from app.zoom.views import bp
 
@@ -36,12 +43,22 @@ def _page_url(event: Event) -> str:
     return url_for("zoom.manage_attendance", event_uuid=event.uuid)
 
 
+def _qualifying(event: Event, blocks: list[SessionBlock]) -> tuple[int, int]:
+    """How many of the attendees holding a seat qualify for a certificate, of how many: the
+    certificates' own rule, so that the two pages never disagree."""
+    attendees = {line.registration.id: line.registration
+                 for block in blocks for line in block.lines if line.registration.holds_seat}
+    judged = EventEligibility(event).of(attendees.values())
+    return sum(1 for verdict in judged.values() if verdict.eligible), len(attendees)
+
+
 @bp.get("/events/<uuid:event_uuid>/attendance")
 @login_required
 def manage_attendance(event_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid)
+    blocks = attendance_blocks(event)
     return render("zoom/attendance.html", "zoom/_attendance.html", event=event,
-                  blocks=attendance_blocks(event), actions=EmptyForm())
+                  blocks=blocks, qualifying=_qualifying(event, blocks), actions=EmptyForm())
 
 
 @bp.get("/events/<uuid:event_uuid>/attendance.csv")

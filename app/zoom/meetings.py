@@ -58,6 +58,12 @@ MEETING_STATUSES = (EventStatus.PUBLISHED, EventStatus.LIVE)
 FROZEN_STATUSES = (EventStatus.COMPLETED, EventStatus.CLOSED)
 
 
+def has_zoom(event: Event) -> bool:
+    """Zoom serves online and hybrid events. An in-person event has no meetings and no
+    recordings, so its Zoom pages do not exist (404) and its navigation leaves them out."""
+    return event.format.is_online
+
+
 # --- What Zoom should have
 
 

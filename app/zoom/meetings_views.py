@@ -26,6 +26,7 @@ from app.zoom.meeting_jobs import sync_zoom_registrants_of_event
 from app.zoom.meetings import (
     MeetingLine,
     ZoomMeetingService,
+    has_zoom,
     join_links,
     join_links_for,
     meeting_lines,
@@ -64,9 +65,18 @@ def zoom_panel(event: Event) -> ZoomPanel | None:
 
 
 bp.add_app_template_global(zoom_panel, "zoom_panel")
+bp.add_app_template_global(has_zoom, "has_zoom")
 # The attendee's own links: their registration page and their dashboard (one query for all).
 bp.add_app_template_global(join_links, "zoom_join_links")
 bp.add_app_template_global(join_links_for, "zoom_join_links_for")
+
+
+def load_online_event_for_editing(event_uuid: uuid.UUID) -> Event:
+    """`load_event_for_editing`, and 404 for an in-person event: it has no Zoom pages."""
+    event = load_event_for_editing(event_uuid)
+    if not has_zoom(event):
+        abort(404)
+    return event
 
 
 def _panel(event: Event):
@@ -77,19 +87,19 @@ def _panel(event: Event):
 @bp.get("/events/<uuid:event_uuid>/zoom")
 @login_required
 def manage_meetings(event_uuid: uuid.UUID):
-    return _panel(load_event_for_editing(event_uuid))
+    return _panel(load_online_event_for_editing(event_uuid))
 
 
 def _after_change(event_uuid: uuid.UUID):
     if is_htmx():
-        return _panel(load_event_for_editing(event_uuid))
+        return _panel(load_online_event_for_editing(event_uuid))
     return redirect_to(url_for("zoom.manage_meetings", event_uuid=event_uuid))
 
 
 @bp.post("/events/<uuid:event_uuid>/zoom/<uuid:meeting_uuid>/retry")
 @login_required
 def retry_meeting(event_uuid: uuid.UUID, meeting_uuid: uuid.UUID):
-    event = load_event_for_editing(event_uuid)
+    event = load_online_event_for_editing(event_uuid)
     meeting = event_part_or_404(ZoomMeeting, event, meeting_uuid)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -101,7 +111,7 @@ def retry_meeting(event_uuid: uuid.UUID, meeting_uuid: uuid.UUID):
 @bp.post("/events/<uuid:event_uuid>/zoom/registrants/retry")
 @login_required
 def retry_registrants(event_uuid: uuid.UUID):
-    event = load_event_for_editing(event_uuid)
+    event = load_online_event_for_editing(event_uuid)
     if not EmptyForm().validate_on_submit():
         abort(400)
     attempt(lambda: enqueue(sync_zoom_registrants_of_event, event.id))

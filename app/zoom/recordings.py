@@ -17,9 +17,10 @@ from flask_login import current_user, login_required
 
 from app.core.htmx import render
 from app.events.models import Event
-from app.events.views.manage import load_event_for_editing
 from app.extensions import db
 from app.zoom.hosts import host_user_id
+from app.zoom.meetings import has_zoom
+from app.zoom.meetings_views import load_online_event_for_editing
 from app.zoom.models import RecordingAction, ZoomRecordingFile
 from app.zoom.recording_services import (
     RecordingViewer,
@@ -40,7 +41,7 @@ bp.add_app_template_global(recording_file_label, "recording_file_label")
 def _event_for_viewer(event_uuid: uuid.UUID) -> tuple[Event, RecordingViewer]:
     """The event and who the current user is to its recordings; 404 for everyone else."""
     event = db.session.scalar(sa.select(Event).where(Event.uuid == event_uuid))
-    if event is None or not current_user.can_view_event(event):
+    if event is None or not current_user.can_view_event(event) or not has_zoom(event):
         abort(404)
     viewer = viewer_of(event, current_user)
     if viewer is None:
@@ -126,7 +127,7 @@ def _chunks(upstream):
 @bp.get("/events/<uuid:event_uuid>/manage/recordings")
 @login_required
 def manage_recordings(event_uuid: uuid.UUID):
-    event = load_event_for_editing(event_uuid)
+    event = load_online_event_for_editing(event_uuid)
     per_file, per_recording = view_counts(event)
     return render("zoom/manage_recordings.html", "zoom/_manage_recordings.html", event=event,
                   groups=recordings_by_session(event), per_file=per_file,

@@ -14,10 +14,10 @@ from app.accounts.models import User
 from app.events.models import EventVisibility, RecurrenceFrequency, RecurringRule
 from app.events.recurrence import MAX_OCCURRENCES, Recurrence
 from app.extensions import db
-from app.states import EventStatus
-from tests.conftest import create_user, log_in, post_form
+from app.states import EventStatus, SessionStatus
+from tests.conftest import create_user, log_in, post_form, query_counter
 from tests.events.test_public import make, page_text
-from tests.factories import CalendarFactory, EventFactory, UserFactory, in_days
+from tests.factories import CalendarFactory, EventFactory, SessionFactory, UserFactory, in_days
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -149,6 +149,63 @@ def test_list_view_and_feed_give_the_same_dates(app, client):
     assert site == feed
     assert len([d for d in site if d.astimezone(LONDON).hour == 18]) == 26  # 180 days of 30
     assert "One-off" in text and "Secret" not in text
+
+
+def conference(calendar, first_day: date, title: str = "Three-day conference"):
+    """A one-off event over three days, a session on each, and one cancelled session."""
+    event = EventFactory(title=title, calendar=calendar, start_at=london(first_day, 9),
+                         end_at=london(first_day + timedelta(days=2), 17))
+    for day in range(3):
+        SessionFactory(event=event, title=f"Day {day + 1}",
+                       start_at=london(first_day + timedelta(days=day), 9),
+                       end_at=london(first_day + timedelta(days=day), 12))
+    SessionFactory(event=event, title="Dropped workshop", status=SessionStatus.CANCELLED,
+                   start_at=london(first_day + timedelta(days=1), 14),
+                   end_at=london(first_day + timedelta(days=1), 16))
+    return event
+
+
+def test_a_multi_day_event_is_on_each_of_its_days_as_in_the_feed(app, client):
+    first_day = first_thursday_of_february() + timedelta(days=7)
+    slug = make(app, lambda: conference(CalendarFactory(name="Community"), first_day).calendar.slug)
+    text = page_text(client.get(f"/calendars/{slug}?month={first_day:%Y-%m}"))
+    grid = text[text.index('<table class="month-grid">'):text.index("</table>")]
+    for day in range(3):
+        cell = grid[grid.index(date_long_of(first_day + timedelta(days=day))):]
+        cell = cell[:cell.index("</td>")]
+        assert f"Day {day + 1} · Three-day conference" in cell
+    assert "Dropped workshop" not in grid
+    feed = icalendar.Calendar.from_ical(client.get(f"/calendars/{slug}.ics").data)
+    live = [v for v in feed.walk("VEVENT") if str(v["status"]) == "CONFIRMED"]
+    assert page_dates(grid) == sorted(v.decoded("dtstart") for v in live)
+    assert [str(v["summary"]) for v in feed.walk("VEVENT") if str(v["status"]) == "CANCELLED"] == [
+        "Dropped workshop · Three-day conference"]
+    listed = page_text(client.get(f"/calendars/{slug}?view=list"))
+    assert listed.count("· Three-day conference</a>") == 3
+
+
+def date_long_of(day: date) -> str:
+    return f'<span class="visually-hidden">{day:%A} {day.day} {day:%B %Y}</span>'
+
+
+def test_the_month_view_runs_the_same_queries_for_2_and_20_multi_session_events(app, client):
+    first_day = first_thursday_of_february() + timedelta(days=7)
+    create_user(app, email="me@example.com")
+    log_in(client, "me@example.com")  # no page cache for people who are logged in
+    counts = []
+    for size in (2, 20):
+        def build(size=size):
+            calendar = CalendarFactory(name=f"Calendar of {size}")
+            for n in range(size):
+                conference(calendar, first_day, title=f"Conference {n} of {size}")
+            return calendar.slug
+
+        slug = make(app, build)
+        with app.app_context(), query_counter(db.engine) as statements:
+            text = page_text(client.get(f"/calendars/{slug}?month={first_day:%Y-%m}"))
+        assert text.count(f"of {size}</a>") == 3 * size
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
 
 
 def test_calendar_list_and_missing_calendar(app, client):

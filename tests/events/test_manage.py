@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from babel.dates import format_date
 
 from app.accounts.models import User
+from app.core.errors import ValidationError
 from app.events.models import (
     CustomFieldType,
     Event,
@@ -343,7 +344,9 @@ def test_start_complete_close_reopen(app, client, organizer):
     event_uuid = make_event(app, organizer)
     for action, status in [("start", EventStatus.LIVE), ("complete", EventStatus.COMPLETED),
                            ("close", EventStatus.CLOSED), ("reopen", EventStatus.COMPLETED)]:
-        response = post_form(client, manage(event_uuid, action), page=manage(event_uuid))
+        confirmed = {"confirm": "yes"} if action == "start" else {}  # a week early
+        response = post_form(client, manage(event_uuid, action), confirmed,
+                             page=manage(event_uuid))
         assert response.status_code == 303
         with database(app) as session:
             assert get_event(session, event_uuid).status == status, action
@@ -356,6 +359,132 @@ def test_start_complete_close_reopen(app, client, organizer):
     ]
     page = text(client.get(manage(event_uuid)))
     assert page.count("organizer@example.com") == 0  # the timeline names, not addresses
+
+
+def test_session_ordering_hint_and_cancel_button_say_what_is_there(app, client, organizer):
+    lonely = make_event(app, organizer, sessions=1)
+    page = text(client.get(manage(lonely, "sessions")))
+    assert "arrows" not in page and "↑" not in page  # one session a day: nothing to order
+    assert "Order the sessions of a day" not in page
+    assert ">Cancel session<span class=\"visually-hidden\">" in page
+    assert ">Cancel<span" not in page
+    busy = make_event(app, organizer, sessions=2)
+    page = text(client.get(manage(busy, "sessions")))
+    assert "Order the sessions of a day with their ↑ and ↓ buttons." in page
+    assert ">↑<span" in page and ">↓<span" in page
+
+
+def slug_of(app, event_uuid) -> str:
+    with database(app) as session:
+        return get_event(session, event_uuid).slug
+
+
+def test_overview_links_to_the_public_page_with_an_absolute_share_link(app, client, organizer):
+    event_uuid = make_event(app, organizer, status=EventStatus.DRAFT)
+    slug = slug_of(app, event_uuid)
+    draft = text(client.get(manage(event_uuid)))
+    assert f'href="/events/{slug}">Preview the event page' in draft
+    assert 'id="share-url"' not in draft  # nobody else could open it yet
+    published = text(post_form(client, manage(event_uuid, "publish"), page=manage(event_uuid),
+                               headers=HTMX))
+    for page in (published, text(client.get(manage(event_uuid)))):
+        assert f'href="/events/{slug}">View public page' in page
+        assert (f'<input type="text" id="share-url" value="http://localhost/events/{slug}" '
+                "readonly>") in page
+        assert f'data-copy="http://localhost/events/{slug}"' in page
+        assert '<script src="/static/js/copy-link.js" defer></script>' in page
+    assert client.get(f"/events/{slug}").status_code == 200
+
+
+def test_starting_an_event_hours_ahead_is_confirmed_first(app, client, organizer):
+    from app.events.models import EARLY_START_NOTICE
+
+    event_uuid = make_event(app, organizer, start_at=datetime(2031, 7, 10, 8, tzinfo=UTC),
+                            end_at=datetime(2031, 7, 10, 16, tzinfo=UTC))
+    for headers in ({}, HTMX):  # without JavaScript, then with HTMX in place of the panel
+        asked = post_form(client, manage(event_uuid, "start"), page=manage(event_uuid),
+                          headers=headers)
+        assert asked.status_code == 200
+        body = text(asked)
+        assert "Start the event now?" in body
+        assert "scheduled to start on Thursday 10 July 2031" in body
+        assert "This cannot be undone" in body
+        assert 'name="confirm" value="yes"' in body
+        with database(app) as session:
+            assert get_event(session, event_uuid).status == EventStatus.PUBLISHED
+    assert text(asked).lstrip().startswith('<div id="event-status">')
+    # A confirmation that is not "yes" is no confirmation: the model refuses it too.
+    refused = post_form(client, manage(event_uuid, "start"), {"confirm": "maybe"},
+                        page=manage(event_uuid))
+    assert refused.status_code == 200 and "Start the event now?" in text(refused)
+    with app.test_request_context():
+        event = get_event(db.session, event_uuid)
+        with pytest.raises(ValidationError, match="confirm that it starts now"):
+            event.start_by_hand(None)
+        soon = event.start_at - EARLY_START_NOTICE + timedelta(minutes=1)
+        assert not event.start_needs_confirmation(now=soon)
+        assert event.start_needs_confirmation(now=soon - timedelta(minutes=2))
+    started = post_form(client, manage(event_uuid, "start"), {"confirm": "yes"},
+                        page=manage(event_uuid))
+    assert started.status_code == 303
+    assert history(app, event_uuid)[-1][1:] == (EventStatus.LIVE, organizer.id,
+                                                "Started by hand")
+
+
+def test_an_event_about_to_start_starts_without_a_confirmation(app, client, organizer):
+    from app.core.types import utcnow
+
+    soon = utcnow() + timedelta(minutes=30)
+    event_uuid = make_event(app, organizer, start_at=soon, end_at=soon + timedelta(hours=2))
+    response = post_form(client, manage(event_uuid, "start"), page=manage(event_uuid))
+    assert response.status_code == 303
+    with database(app) as session:
+        assert get_event(session, event_uuid).status == EventStatus.LIVE
+
+
+def test_an_event_that_is_over_cannot_be_published(app, client, organizer):
+    event_uuid = make_event(app, organizer, status=EventStatus.DRAFT,
+                            start_at=datetime(2020, 1, 1, 9, tzinfo=UTC),
+                            end_at=datetime(2020, 1, 1, 17, tzinfo=UTC))
+    response = post_form(client, manage(event_uuid, "publish"), page=manage(event_uuid))
+    assert response.status_code == 303
+    page = text(client.get(manage(event_uuid)))
+    assert ("This event ended on Wednesday 1 January 2020, 17:00: an event that is over "
+            "cannot be published. Reschedule it to a future date first.") in page
+    assert "The event is published" not in page
+    with database(app) as session:
+        assert get_event(session, event_uuid).status == EventStatus.DRAFT
+    assert history(app, event_uuid) == []
+
+
+def test_a_repeating_listing_whose_first_date_passed_can_still_be_published(app, organizer):
+    from app.events.models import RecurrenceFrequency, RecurringRule
+
+    with app.test_request_context():
+        user = db.session.get(User, organizer.id)
+        event = EventFactory(organizer=user, status=EventStatus.DRAFT,
+                             start_at=datetime(2020, 1, 2, 18, tzinfo=UTC),
+                             end_at=datetime(2020, 1, 2, 19, tzinfo=UTC))
+        event.recurring_rule = RecurringRule(frequency=RecurrenceFrequency.WEEKLY)
+        event.publish(user)
+        assert event.status == EventStatus.PUBLISHED
+        ended = EventFactory(organizer=user, status=EventStatus.DRAFT,
+                             start_at=datetime(2020, 1, 2, 18, tzinfo=UTC),
+                             end_at=datetime(2020, 1, 2, 19, tzinfo=UTC))
+        ended.recurring_rule = RecurringRule(frequency=RecurrenceFrequency.WEEKLY, count=3)
+        with pytest.raises(ValidationError, match="an event that is over"):
+            ended.publish(user)
+
+
+def test_publishing_says_when_the_event_goes_live(app, client, organizer):
+    event_uuid = make_event(app, organizer, status=EventStatus.DRAFT,
+                            start_at=datetime(2031, 7, 10, 8, tzinfo=UTC),
+                            end_at=datetime(2031, 7, 10, 16, tzinfo=UTC))
+    post_form(client, manage(event_uuid, "publish"), page=manage(event_uuid))
+    page = text(client.get(manage(event_uuid)))
+    assert ("The event is published. It goes live by itself on Thursday 10 July 2031, "
+            "09:00.") in page
+    assert "It goes live by itself at its start time" not in page
 
 
 def test_reschedule_moves_sessions_and_keeps_the_duration(app, client, organizer):

@@ -95,7 +95,8 @@ EXPECTED_PUBLIC = {
     ("POST", E + "/edit"): (302, 403, 403, 403, 422),
     ("POST", E + "/validate"): (302, 403, 403, 403, 200),
     ("POST", E + "/publish"): (302, 403, 403, 403, 303),
-    ("POST", E + "/start"): (302, 403, 403, 403, 303),
+    # A week early: the organizer is asked to confirm (the page, 200), nothing changes.
+    ("POST", E + "/start"): (302, 403, 403, 403, 200),
     ("POST", E + "/complete"): (302, 403, 403, 403, 303),
     ("POST", E + "/close"): (302, 403, 403, 403, 303),
     ("POST", E + "/reopen"): (302, 403, 403, 403, 303),
@@ -148,7 +149,7 @@ EXPECTED_PRIVATE = {
     ("POST", E + "/edit"): (302, 403, 403, 404, 422),
     ("POST", E + "/validate"): (302, 403, 403, 404, 200),
     ("POST", E + "/publish"): (302, 403, 403, 404, 303),
-    ("POST", E + "/start"): (302, 403, 403, 404, 303),
+    ("POST", E + "/start"): (302, 403, 403, 404, 200),
     ("POST", E + "/complete"): (302, 403, 403, 404, 303),
     ("POST", E + "/close"): (302, 403, 403, 404, 303),
     ("POST", E + "/reopen"): (302, 403, 403, 404, 303),

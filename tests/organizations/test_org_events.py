@@ -229,6 +229,21 @@ def test_emails_get_the_brand():
     assert branded_email_html("<p>Hi</p>", {}) == "<p>Hi</p>"
 
 
+def test_sharing_a_template_is_offered_only_with_a_template_to_share(app):
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    empty = admin.get(f"/orgs/{org.slug}").get_data(as_text=True)
+    assert "No shared certificate templates yet." in empty
+    assert "below" not in empty[empty.index('id="templates"'):]  # nothing is below
+    assert 'href="/certificates/templates/new">Create a certificate template</a>' in empty
+    with app.test_request_context():
+        db.session.add(CertificateTemplate(name="Mine", html="<p>x</p>", owner_id=org.admin.id))
+        db.session.commit()
+    ready = admin.get(f"/orgs/{org.slug}").get_data(as_text=True)
+    assert "Share one of yours below" in ready and 'id="share-template"' in ready
+    assert "Create a certificate template" not in ready
+
+
 def test_an_admin_shares_a_template_with_the_organization(app):
     org = make_org(app)
     other = make_org(app, name="Other Org", prefix="other")

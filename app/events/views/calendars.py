@@ -33,7 +33,6 @@ from app.events.recurrence import (
     Recurrence,
     RuleInput,
     check_rule,
-    event_occurrences,
     remove_rule,
     set_rule,
 )
@@ -47,6 +46,7 @@ LIST_LIMIT = 200
 @dataclass(frozen=True)
 class Occurrence:
     event: Event
+    title: str  # the event's, or "session · event" for a session (as in the .ics)
     start_at: datetime
     end_at: datetime
     zone: ZoneInfo
@@ -62,10 +62,12 @@ def _zone_for(event: Event) -> ZoneInfo:
 
 
 def expand(events, window_start: datetime, window_end: datetime) -> list[Occurrence]:
+    """The events' entries in the window, by the rule the .ics follows
+    (`ical.calendar_occurrences`): a multi-session event has one per session."""
     found = [
-        Occurrence(event, start, end, _zone_for(event))
+        Occurrence(event, entry.title, entry.start_at, entry.end_at, _zone_for(event))
         for event in events
-        for start, end in event_occurrences(event, window_start, window_end)
+        for entry in ical.calendar_occurrences(event, window_start, window_end)
     ]
     return sorted(found, key=lambda o: (o.start_at, o.event.title, o.event.id))
 

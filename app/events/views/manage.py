@@ -20,6 +20,8 @@ from app.accounts.forms import EmptyForm
 from app.core.errors import DomainError
 from app.core.forms import FORM_ERROR_STATUS, attempt, safe_next_url, show_error
 from app.core.htmx import is_htmx, redirect_to, render
+from app.core.templating import datetime_long
+from app.core.urls import external_url
 from app.events.forms import (
     CancelEventForm,
     CustomFieldForm,
@@ -212,6 +214,7 @@ def create_venue():
 def _status_context(event: Event) -> dict:
     return {
         "event": event,
+        "share_url": external_url("events.event_detail", slug=event.slug),
         "actions": [
             (endpoint, label, style)
             for trigger, endpoint, label, style in STATUS_ACTIONS
@@ -254,16 +257,35 @@ def _change_status(event: Event, change: Callable[[], None], done: str):
 @login_required
 def publish_event(event_uuid: uuid.UUID):
     event = load_event_for_editing(event_uuid, selectinload(Event.sessions))
-    return _change_status(event, lambda: event.publish(current_user),
-                          _("The event is published."))
+    return _change_status(event, lambda: event.publish(current_user), _published(event))
+
+
+def _published(event: Event) -> str:
+    """What publishing did, as it will happen: the start time ahead, or already passed."""
+    if event.is_recurring:
+        return _("The event is published: it is listed while it repeats.")
+    if event.has_started():
+        return _("The event is published. Its start time has passed, so it goes live "
+                 "within a minute.")
+    return _("The event is published. It goes live by itself on %(start)s.",
+             start=datetime_long(event.start_at, event.timezone))
 
 
 @bp.post("/events/<uuid:event_uuid>/start")
 @login_required
 def start_event(event_uuid: uuid.UUID):
+    """Start now; more than EARLY_START_NOTICE ahead of time the organizer confirms first
+    (a form posting `confirm`), and the model refuses an unconfirmed early start anyway."""
     event = load_event_for_editing(event_uuid)
-    return _change_status(event, lambda: event.start(current_user, _("Started by hand")),
-                          _("The event is live."))
+    confirmed = request.form.get("confirm") == "yes"
+    if not confirmed and event.start_needs_confirmation() and EVENT_MACHINE.may(event, "start"):
+        return render("events/manage/start_confirm.html", "events/manage/_start_confirm.html",
+                      event=event, form=EmptyForm())
+    return _change_status(
+        event, lambda: event.start_by_hand(current_user, _("Started by hand"),
+                                          confirmed=confirmed),
+        _("The event is live."),
+    )
 
 
 @bp.post("/events/<uuid:event_uuid>/complete")
