@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.core.errors import ValidationError
+from app.core.storage import get_storage
 from app.core.types import utcnow
 from app.extensions import db
 from app.organizations.models import (
@@ -32,6 +34,7 @@ from tests.conftest import (
     query_counter,
     read_mail,
 )
+from tests.core.image_files import REFUSED_IMAGES
 from tests.organizations.helpers import make_org, org_state, png_bytes, roles_of
 
 HTMX = {"HX-Request": "true"}
@@ -74,7 +77,7 @@ def test_a_logo_that_is_not_an_image_or_too_large_is_refused(app, client):
     create_user(app, email="founder@example.com")
     log_in(client, "founder@example.com")
     for upload, message in (
-        ((io.BytesIO(b"%PDF-1.4 not an image"), "logo.png"), "PNG, JPEG, GIF or WebP"),
+        ((io.BytesIO(b"%PDF-1.4 not an image"), "logo.png"), "PNG, JPEG, GIF, or WebP"),
         ((io.BytesIO(png_bytes() + b"0" * (2 * 1024 * 1024)), "big.png"), "at most 2 MB"),
     ):
         response = post_form(client, "/organizations/new",
@@ -83,6 +86,44 @@ def test_a_logo_that_is_not_an_image_or_too_large_is_refused(app, client):
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
     assert org_count(app) == 0
+
+
+def stored_logos(app) -> list[str]:
+    with app.app_context():
+        return get_storage().keys_written_before("organizations", utcnow() + timedelta(days=1))
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("name", list(REFUSED_IMAGES))
+def test_an_image_bomb_or_a_broken_logo_is_a_form_error_and_nothing_is_saved(app, name):
+    data, message = REFUSED_IMAGES[name]
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    files, before = stored_logos(app), org_state(app, org.id)
+
+    created = post_form(admin, "/organizations/new",
+                        {"name": "Northern Nurses", "logo": (io.BytesIO(data()), "logo.png")},
+                        page="/organizations/new", content_type="multipart/form-data")
+    changed = post_form(admin, f"/orgs/{org.slug}/settings",
+                        {"name": "Renamed", "logo": (io.BytesIO(data()), "logo.png")},
+                        page=f"/orgs/{org.slug}/settings", content_type="multipart/form-data")
+
+    for response in (created, changed):
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert org_count(app) == 1
+    assert org_state(app, org.id) == before
+    assert stored_logos(app) == files
+
+
+def test_a_large_but_reasonable_logo_is_still_accepted(app, client):
+    create_user(app, email="founder@example.com")
+    log_in(client, "founder@example.com")
+    response = post_form(client, "/organizations/new", {
+        "name": "Northern Nurses", "logo": (io.BytesIO(png_bytes(size=1200)), "logo.png"),
+    }, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert client.get("/orgs/northern-nurses/logo").data == png_bytes(size=1200)
 
 
 def test_a_taken_slug_is_refused_with_a_message(app, client):
