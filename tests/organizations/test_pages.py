@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core.bearer import hash_token
 from app.core.errors import ValidationError
 from app.core.storage import get_storage
 from app.core.types import utcnow
@@ -196,6 +197,40 @@ def test_the_link_is_refused_to_another_account(app):
     assert "was sent to someone@example.com" in page.get_data(as_text=True)
     assert post_form(other, link).status_code == 403
     assert "someone@example.com" not in roles_of(app, org.id)
+
+
+def test_only_the_hash_of_the_invitation_token_is_stored(app):
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    invite(admin, org, "someone@example.com")
+    link = link_in(read_mail(app)[-1], "/join/")
+    token = link.removeprefix("/join/")
+    with app.app_context():
+        row = dict(db.session.execute(sa.select(OrganizationInvitation.__table__)).mappings()
+                   .one())
+    assert row["token_hash"] == hash_token(token) != token
+    assert token not in str(row)
+
+    visitor = app.test_client()
+    assert visitor.get(link).status_code == 200
+    assert visitor.get(f"/join/{row['token_hash']}").status_code == 404  # the hash opens nothing
+    assert visitor.get(f"/join/{token[:-1]}").status_code == 404
+    assert visitor.get("/join/" + "x" * 500).status_code == 404
+
+
+def test_a_resent_invitation_has_a_new_link_and_the_first_stops_working(app):
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    invite(admin, org, "someone@example.com")
+    with app.app_context():
+        invitation_uuid = db.session.scalar(sa.select(OrganizationInvitation.uuid))
+    post_form(admin, f"/orgs/{org.slug}/invitations/{invitation_uuid}/resend",
+              page=f"/orgs/{org.slug}/members")
+    first, second = (link_in(message, "/join/") for message in read_mail(app))
+    assert first != second
+    visitor = app.test_client()
+    assert visitor.get(first).status_code == 404
+    assert "We will make an account" in visitor.get(second).get_data(as_text=True)
 
 
 def test_an_expired_invitation_says_so(app):
@@ -399,7 +434,7 @@ def test_list_pages_run_the_same_queries_for_2_and_20_rows(app):
                                                       user_id=user.id, role=OrgRole.MEMBER))
                 db.session.add(OrganizationInvitation(
                     organization=organization, email=f"{user.uuid}@example.com",
-                    token=str(user.uuid), invited_by_id=actor.id, sent_at=utcnow(),
+                    token_hash=hash_token(str(user.uuid)), invited_by_id=actor.id, sent_at=utcnow(),
                     expires_at=utcnow() + timedelta(days=1)))
                 ActivityLog.record(organization, actor, ActivityLog.action.type.enum_class
                                    .MEMBER_JOINED, user.email)
