@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from app.accounts.models import User, UserSession, hash_token
+from app.accounts.models import User, UserSession
+from app.core.bearer import hash_token
 from app.core.htmx import is_htmx, redirect_to
 from app.core.types import utcnow
 from app.extensions import db, login_manager

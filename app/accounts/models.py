@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import ClassVar
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ua_parser import parse as parse_user_agent
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.core.bearer import lookup_hash, new_token
 from app.core.errors import ValidationError
 from app.core.models import Model, SoftDeleteMixin
 from app.core.types import Email, UTCDateTime, enum_column, utcnow
@@ -55,8 +55,8 @@ class User(SoftDeleteMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Rotated when the password changes or the account is erased: old reset links stop working.
     security_stamp: Mapped[str] = mapped_column(sa.String(32), default=new_security_stamp)
-    # The secret in the URL of the private "my events" calendar feed; made on first use.
-    feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The hash of the secret in the URL of the private "my events" calendar feed (app/core/bearer).
+    feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -185,16 +185,24 @@ class User(SoftDeleteMixin, Model):
 
     # --- Private calendar feed
 
-    def get_feed_token(self) -> str:
-        """The token of this user's private calendar feed, made on first use."""
-        if self.feed_token is None:
-            self.rotate_feed_token()
-        return self.feed_token
+    @property
+    def has_feed(self) -> bool:
+        return self.feed_token_hash is not None
 
     def rotate_feed_token(self) -> str:
-        """A new feed token: the old feed URL stops working."""
-        self.feed_token = secrets.token_urlsafe(32)
-        return self.feed_token
+        """A new feed token, returned this once (only its hash is kept, so the URL can be
+        shown only now); the old feed URL stops working."""
+        token, self.feed_token_hash = new_token()
+        return token
+
+    @classmethod
+    def for_feed_token(cls, token: str | None) -> User | None:
+        """The active user whose feed this token opens, or None."""
+        token_hash = lookup_hash(token)
+        if token_hash is None:
+            return None
+        user = db.session.scalar(sa.select(cls).where(cls.feed_token_hash == token_hash))
+        return user if user is not None and user.is_active else None
 
     # --- Events (seed 000: "what can this user do?")
 
@@ -425,10 +433,6 @@ class UserCertification(Model):
         return self.expires_on is None or self.expires_on >= on
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class UserSession(Model):
     """One login: a browser a user signed in from (seed 003 UserSession).
 
@@ -450,10 +454,10 @@ class UserSession(Model):
     @classmethod
     def start(cls, user: User, *, user_agent: str, ip_address: str) -> tuple[UserSession, str]:
         """Open a login session; returns it with the token to put in the cookie."""
-        token = secrets.token_urlsafe(32)
+        token, token_hash = new_token()
         session = cls(
             user=user,
-            token_hash=hash_token(token),
+            token_hash=token_hash,
             user_agent=(user_agent or "")[:512],
             device=describe_device(user_agent or ""),
             ip_address=(ip_address or "")[:45],

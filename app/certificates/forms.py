@@ -53,7 +53,8 @@ class CertificateTemplateForm(FlaskForm):
                         description=_l("Styles for the HTML above."))
     background = FileField(
         _l("Background image"),
-        description=_l("A PNG or JPEG image of at most %(mb)d MB, stretched over the page.",
+        description=_l("A PNG or JPEG image of at most %(mb)d MB and 4000 × 4000 pixels "
+                       "(A4 at 300 dpi is 3508 × 2480), stretched over the page.",
                        mb=MAX_BACKGROUND_BYTES // (1024 * 1024)),
     )
     remove_background = BooleanField(_l("Remove the current background image"))

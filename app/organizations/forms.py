@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.organizations.permissions import OrgRole
 
 COLOUR_HINT = _l("A hex colour such as #1a5fb4, used on your event pages and certificates.")
-LOGO_HINT = _l("PNG, JPEG, GIF or WebP, at most 2 MB.")
+LOGO_HINT = _l("PNG, JPEG, GIF or WebP, at most 2 MB and 4000 × 4000 pixels.")
 
 
 def role_choices(roles) -> list[SelectChoice]:

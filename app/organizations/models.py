@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship, validates
 
+from app.core.bearer import lookup_hash, new_token
 from app.core.errors import ValidationError
 from app.core.models import Model, SlugMixin, SoftDeleteMixin
 from app.core.types import Email, UTCDateTime, ValidatedJSON, enum_column, utcnow
@@ -183,7 +184,8 @@ class OrganizationMembership(Model):
 
 
 class OrganizationInvitation(Model):
-    """An emailed invitation to join with a role; the link's token is the credential."""
+    """An emailed invitation to join with a role; the link's token is the credential, and
+    only its hash is stored (app/core/bearer)."""
 
     __tablename__ = "organization_invitations"
 
@@ -192,7 +194,7 @@ class OrganizationInvitation(Model):
     )
     email: Mapped[str] = mapped_column(Email)
     role: Mapped[OrgRole] = mapped_column(enum_column(OrgRole), default=OrgRole.MEMBER)
-    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -214,10 +216,20 @@ class OrganizationInvitation(Model):
     def is_expired(self) -> bool:
         return self.accepted_at is None and utcnow() >= self.expires_at
 
-    def renew(self) -> None:
-        """Sent again now: valid for another full lifetime."""
+    def renew(self) -> str:
+        """Sent (again) now, valid for a full lifetime, with a new link: returns its token,
+        which exists only in the email (an earlier email's link stops working)."""
+        token, self.token_hash = new_token()
         self.sent_at = utcnow()
         self.expires_at = self.sent_at + INVITATION_LIFETIME
+        return token
+
+    @classmethod
+    def for_token(cls, token: str | None) -> OrganizationInvitation | None:
+        token_hash = lookup_hash(token)
+        if token_hash is None:
+            return None
+        return db.session.scalar(sa.select(cls).where(cls.token_hash == token_hash))
 
 
 class OrgAction(enum.Enum):

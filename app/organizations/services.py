@@ -3,8 +3,6 @@ activity log row, and only flushes; the view (or job) commits once."""
 
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +15,6 @@ from app.extensions import db
 from app.mailing.services import MailService
 from app.organizations.logos import check_logo, store_logo
 from app.organizations.models import (
-    INVITATION_LIFETIME,
     SLUG,
     ActivityLog,
     OrgAction,
@@ -164,17 +161,15 @@ class OrganizationService:
             )
         if existing is not None:  # expired: a fresh one replaces it
             db.session.delete(existing)
-        now = utcnow()
         invitation = OrganizationInvitation(
-            organization=organization, email=address, role=role,
-            token=secrets.token_urlsafe(32), invited_by_id=actor.id,
-            sent_at=now, expires_at=now + INVITATION_LIFETIME,
+            organization=organization, email=address, role=role, invited_by_id=actor.id,
         )
+        token = invitation.renew()
         db.session.add(invitation)
         ActivityLog.record(organization, actor, OrgAction.MEMBER_INVITED, address,
                            role=role.value)
         db.session.flush()
-        _send_invitation(invitation, actor)
+        _send_invitation(invitation, token, actor)
         return invitation
 
     @staticmethod
@@ -183,10 +178,10 @@ class OrganizationService:
         _check_belongs(organization, invitation)
         if invitation.accepted_at is not None:
             raise ValidationError(_l("%(email)s has already joined.", email=invitation.email))
-        invitation.renew()
+        token = invitation.renew()
         ActivityLog.record(organization, actor, OrgAction.INVITATION_RESENT, invitation.email)
         db.session.flush()
-        _send_invitation(invitation, actor)
+        _send_invitation(invitation, token, actor)
 
     @staticmethod
     def cancel(organization: Organization, actor, invitation: OrganizationInvitation) -> None:
@@ -198,14 +193,6 @@ class OrganizationService:
         ActivityLog.record(organization, actor, OrgAction.INVITATION_CANCELLED, invitation.email)
         db.session.delete(invitation)
         db.session.flush()
-
-    @staticmethod
-    def for_token(token: str | None) -> OrganizationInvitation | None:
-        if not token or len(token) > 64:
-            return None
-        return db.session.scalar(
-            sa.select(OrganizationInvitation).where(OrganizationInvitation.token == token)
-        )
 
     @staticmethod
     def accept(invitation: OrganizationInvitation, user) -> OrganizationMembership:
@@ -355,7 +342,7 @@ def _check_can_touch(actor, actor_role: OrgRole, membership: OrganizationMembers
         raise ValidationError(_l("You cannot change a member whose role is above yours."))
 
 
-def _send_invitation(invitation: OrganizationInvitation, inviter) -> None:
+def _send_invitation(invitation: OrganizationInvitation, token: str, inviter) -> None:
     organization = invitation.organization
     MailService.send(
         "organization_invitation",
@@ -363,7 +350,7 @@ def _send_invitation(invitation: OrganizationInvitation, inviter) -> None:
         {
             "inviter_name": getattr(inviter, "display_name", None) or _("A member"),
             "role": str(ROLE_LABELS[invitation.role]),
-            "accept_url": external_url("organizations.invitation", token=invitation.token),
+            "accept_url": external_url("organizations.invitation", token=token),
             "expires_on": datetime_long(invitation.expires_at, "UTC"),
             **organization.branding(),  # name, logo URL and colour
         },

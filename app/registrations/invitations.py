@@ -4,7 +4,6 @@ registering (through the link, or with the invited address) records it."""
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core.bearer import lookup_hash
 from app.core.errors import ValidationError
 from app.core.templating import datetime_long, zone_name
 from app.core.types import InvalidEmail, canonical_email, utcnow
@@ -87,11 +87,12 @@ class InvitationService:
     @staticmethod
     def for_token(event: Event, token: str | None) -> EventInvitation | None:
         """The invitation to `event` with this token, or None (a wrong or foreign token)."""
-        if not token or len(token) > 64:
+        token_hash = lookup_hash(token)
+        if token_hash is None:
             return None
         return db.session.scalar(
             sa.select(EventInvitation).where(
-                EventInvitation.event_id == event.id, EventInvitation.token == token
+                EventInvitation.event_id == event.id, EventInvitation.token_hash == token_hash
             )
         )
 
@@ -155,20 +156,19 @@ class InvitationService:
             )
         ))
         now = utcnow()
-        fresh = []
+        fresh: list[tuple[EventInvitation, str]] = []  # each with its link's token
         for address in wanted:
             if address in registered:
                 result.already_registered.append(address)
             elif address in invited:
                 result.already_invited.append(address)
             else:
-                fresh.append(EventInvitation(
-                    event_id=event.id, email=address, token=secrets.token_urlsafe(24),
-                    invited_by_id=getattr(inviter, "id", None), sent_at=now,
-                ))
+                invitation = EventInvitation(event_id=event.id, email=address, sent_at=now,
+                                             invited_by_id=getattr(inviter, "id", None))
+                fresh.append((invitation, invitation.new_link_token()))
         try:
             with db.session.begin_nested():
-                db.session.add_all(fresh)
+                db.session.add_all(invitation for invitation, _token in fresh)
                 db.session.flush()
         except sa.exc.IntegrityError:
             # Another organizer invited one of these addresses a moment ago.
@@ -176,14 +176,15 @@ class InvitationService:
                 "Some of these addresses were invited at the same moment by someone else. "
                 "Nothing was sent: paste them again."
             )) from None
-        for invitation in fresh:
-            _send(event, invitation, inviter)
+        for invitation, token in fresh:
+            _send(event, invitation, token, inviter)
             result.invited.append(invitation.email)
         return result
 
     @staticmethod
     def resend(event: Event, invitation: EventInvitation, inviter) -> None:
-        """Email the same link again; `sent_at` becomes now."""
+        """Email the invitation again, with a new link (only the link's hash is kept, so the
+        first one cannot be sent again; it stops working); `sent_at` becomes now."""
         _check_belongs(event, invitation)
         refused = invitation_refusal(event)
         if refused:
@@ -193,7 +194,7 @@ class InvitationService:
                 _l("%(email)s has already registered.", email=invitation.email)
             )
         invitation.sent_at = utcnow()
-        _send(event, invitation, inviter)
+        _send(event, invitation, invitation.new_link_token(), inviter)
         db.session.flush()
 
     @staticmethod
@@ -231,11 +232,11 @@ def _check_belongs(event: Event, invitation: EventInvitation) -> None:
         raise ValidationError(_l("That invitation belongs to another event."))
 
 
-def register_url(event: Event, invitation: EventInvitation) -> str:
-    return external_url("registrations.register", slug=event.slug, invite=invitation.token)
+def register_url(event: Event, token: str) -> str:
+    return external_url("registrations.register", slug=event.slug, invite=token)
 
 
-def _send(event: Event, invitation: EventInvitation, inviter) -> None:
+def _send(event: Event, invitation: EventInvitation, token: str, inviter) -> None:
     MailService.send(
         "event_invitation",
         invitation.email,
@@ -244,6 +245,6 @@ def _send(event: Event, invitation: EventInvitation, inviter) -> None:
             "event_when": (f"{datetime_long(event.start_at, event.timezone)} "
                            f"({zone_name(event.timezone)})"),
             "inviter_name": getattr(inviter, "display_name", None) or _("The organizers"),
-            "register_url": register_url(event, invitation),
+            "register_url": register_url(event, token),
         },
     )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.bearer import new_token
 from app.core.errors import ValidationError
 from app.core.models import Model, SoftDeleteMixin
 from app.core.types import Email, UTCDateTime, enum_column, utcnow
@@ -179,14 +180,15 @@ class SessionRegistration(SeatStatusMixin, Model):
 
 class EventInvitation(Model):
     """An invitation to register, sent by an organizer to an address (seed 003; hard-deleted).
-    The link carries `token`; registering through it records `registered_at`."""
+    The link carries a token, of which only the hash is stored (app/core/bearer); registering
+    through it records `registered_at`."""
 
     __tablename__ = "event_invitations"
     __table_args__ = (sa.UniqueConstraint("event_id", "email"),)
 
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(Email)
-    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -199,6 +201,12 @@ class EventInvitation(Model):
     event: Mapped[Event] = relationship()
     invited_by = relationship("User")
     registration: Mapped[Registration | None] = relationship()
+
+    def new_link_token(self) -> str:
+        """A new token for the link about to be emailed, returned this once; an earlier
+        email's link stops working."""
+        token, self.token_hash = new_token()
+        return token
 
 
 class EventReminder(Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,9 +13,11 @@ import sqlalchemy as sa
 from app.certificates.defaults import default_template
 from app.certificates.models import CertificateTemplate, CertificateTemplateKind
 from app.core.storage import get_storage
+from app.core.types import utcnow
 from app.extensions import db
 from tests.certificates.template_helpers import html_form, make_certificate
 from tests.conftest import create_user, csrf_token, log_in, post_form, query_counter
+from tests.core.image_files import REFUSED_IMAGES
 from tests.factories import EventFactory
 
 NEW = "/certificates/templates/new"
@@ -196,7 +199,8 @@ def test_a_file_that_is_not_an_image_is_refused(app, client, organizer):
     response = post_form(client, NEW, data, page=NEW, content_type="multipart/form-data")
 
     assert response.status_code == 422
-    assert "must be a PNG or JPEG image" in response.get_data(as_text=True)
+    assert "not an image in a format accepted here: PNG or JPEG" in response.get_data(
+        as_text=True)
     assert templates_named(app, "Fake") == []
 
 
@@ -214,6 +218,55 @@ def test_a_background_template_is_stored_outside_static(app, client, organizer):
         assert get_storage().exists(template.background_key)
         assert "static" not in str(get_storage().path(template.background_key))
     assert template.field_positions["attendee_name"]["font_size"] == 30
+
+
+def stored_backgrounds(app) -> list[str]:
+    with app.app_context():
+        return get_storage().keys_written_before("certificate-backgrounds",
+                                                 utcnow() + timedelta(days=1))
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("name", list(REFUSED_IMAGES))
+def test_an_image_bomb_or_a_broken_background_is_a_form_error_and_nothing_is_saved(
+        app, client, organizer, name):
+    data, message = REFUSED_IMAGES[name]
+    template_uuid = new_template(app, organizer.id, "Keep me")
+    edit = f"/certificates/templates/{template_uuid}/edit"
+    files = stored_backgrounds(app)
+
+    def form(title):
+        return {**html_form(name=title, kind="background", html="", css="",
+                            field_positions='{"attendee_name": {"x": 20, "y": 90}}'),
+                "background": (io.BytesIO(data()), "background.png")}
+
+    created = post_form(client, NEW, form("Bomb"), page=NEW,
+                        content_type="multipart/form-data")
+    edited = post_form(client, edit, form("Changed"), page=edit,
+                       content_type="multipart/form-data")
+    preview = client.post("/certificates/templates/preview",
+                          data={**form("Preview"), "csrf_token": csrf_token(client, NEW)},
+                          content_type="multipart/form-data", headers={"HX-Request": "true"})
+
+    for response in (created, edited):
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert preview.status_code == 200 and message in preview.get_data(as_text=True)
+    assert templates_named(app, "Bomb") == templates_named(app, "Changed") == []
+    [kept] = templates_named(app, "Keep me")
+    assert kept.kind == CertificateTemplateKind.HTML and kept.background_key is None
+    assert stored_backgrounds(app) == files
+
+
+def test_a_background_for_a4_at_300_dpi_is_accepted(app, client, organizer):
+    data = {**html_form(name="Print", kind="background", html="", css="",
+                        field_positions='{"attendee_name": {"x": 20, "y": 90}}'),
+            "background": png_upload((3508, 2480))}
+    response = post_form(client, NEW, data, page=NEW, content_type="multipart/form-data")
+
+    assert response.status_code == 303, response.get_data(as_text=True)
+    [template] = templates_named(app, "Print")
+    assert template.background_key.endswith(".png")
 
 
 def test_a_background_template_needs_an_image(app, client, organizer):

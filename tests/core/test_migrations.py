@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,16 @@ from app import create_app
 from app.extensions import db
 from tests.conftest import base_config
 
+# Column types for rows written with plain SQL at an old revision (the rest are strings).
+_COLUMN_TYPES = {
+    "id": sa.Integer(), "uuid": sa.Uuid(), "created_at": sa.DateTime(timezone=True),
+    "updated_at": sa.DateTime(timezone=True), "sent_at": sa.DateTime(timezone=True),
+    "expires_at": sa.DateTime(timezone=True), "start_at": sa.DateTime(timezone=True),
+    "end_at": sa.DateTime(timezone=True), "is_admin": sa.Boolean(),
+    "waitlist_enabled": sa.Boolean(), "allow_parallel_sessions": sa.Boolean(),
+    "cpd_credits": sa.Numeric(), "organization_id": sa.Integer(), "event_id": sa.Integer(),
+    "created_by_id": sa.Integer(),
+}
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 REVISIONS = sorted((MIGRATIONS / "versions").glob("*.py"))
 
@@ -131,3 +142,79 @@ def test_a_revision_never_imports_application_code(revision):
 
 def test_there_is_one_head():
     assert len(head_revisions()) == 1
+
+
+def test_tokens_stored_in_plaintext_become_hashes_and_their_links_keep_working(
+        scratch_database_url, tmp_path):
+    """0017 hashes the invitation and feed tokens already stored: a link emailed (or a feed
+    subscribed) before the upgrade still opens, and no token is left in the database."""
+    from app.core.bearer import hash_token
+
+    scratch = create_app(base_config(scratch_database_url, tmp_path))
+    now = datetime.now(UTC)
+    tokens = {"org": "org-" + "a" * 39, "event": "event-" + "b" * 26, "feed": "f" * 43}
+
+    def row(table, **values):
+        values = {"uuid": uuid.uuid4(), "created_at": now, "updated_at": now, **values}
+        columns = [sa.column(name, _COLUMN_TYPES.get(name, sa.String())) for name in values]
+        return sa.table(table, *columns).insert().values(**values)
+
+    with scratch.app_context():
+        try:
+            upgrade(revision="0016_organizations")
+            with db.engine.begin() as connection:
+                for user_id, email, feed in ((1, "owner@example.com", tokens["feed"]),
+                                             (2, "other@example.com", None)):
+                    connection.execute(row(
+                        "users", id=user_id, email=email, full_name="Owner",
+                        professional_title="", credentials="", bio="", timezone="UTC",
+                        status="active", is_admin=False, security_stamp="s" * 32,
+                        feed_token=feed))
+                connection.execute(row("organizations", id=1, name="Medics",
+                                       primary_colour="", slug="medics"))
+                connection.execute(row(
+                    "organization_invitations", organization_id=1, email="new@example.com",
+                    role="member", token=tokens["org"], sent_at=now,
+                    expires_at=now + timedelta(days=7)))
+                connection.execute(row(
+                    "events", id=1, title="Private gala", summary="", description="",
+                    description_html="", timezone="UTC", format="in_person",
+                    waitlist_enabled=False, allow_parallel_sessions=False, cpd_credits=0,
+                    visibility="private", status="published", created_by_id=1,
+                    cancel_reason="", slug="private-gala", start_at=now + timedelta(days=30),
+                    end_at=now + timedelta(days=30, hours=2)))
+                connection.execute(row("event_invitations", event_id=1,
+                                       email="guest@example.com", token=tokens["event"]))
+
+            upgrade()
+
+            with db.engine.connect() as connection:
+                stored = {
+                    "org": connection.execute(sa.text(
+                        "SELECT * FROM organization_invitations")).mappings().one(),
+                    "event": connection.execute(sa.text(
+                        "SELECT * FROM event_invitations")).mappings().one(),
+                    "feed": connection.execute(sa.text(
+                        "SELECT * FROM users WHERE id = 1")).mappings().one(),
+                }
+                other = connection.execute(sa.text(
+                    "SELECT feed_token_hash FROM users WHERE id = 2")).scalar()
+            assert stored["org"]["token_hash"] == hash_token(tokens["org"])
+            assert stored["event"]["token_hash"] == hash_token(tokens["event"])
+            assert stored["feed"]["feed_token_hash"] == hash_token(tokens["feed"])
+            assert other is None
+            for name, token in tokens.items():
+                assert token not in str(dict(stored[name]))
+
+            client = scratch.test_client()
+            assert client.get(f"/join/{tokens['org']}").status_code == 200
+            assert client.get(f"/join/{tokens['event']}").status_code == 404
+            register = "/events/private-gala/register"
+            assert client.get(f"{register}?invite={tokens['event']}").status_code == 200
+            assert client.get(f"{register}?invite={tokens['org']}").status_code == 404
+            feed = client.get(f"/feeds/{tokens['feed']}.ics")
+            assert feed.status_code == 200 and feed.data.startswith(b"BEGIN:VCALENDAR")
+            assert client.get(f"/feeds/{hash_token(tokens['feed'])}.ics").status_code == 404
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -1,10 +1,13 @@
 """iCalendar export: one event, recurring events as RRULE, and the private per-user feed."""
 
+import re
 from datetime import UTC, timedelta
 
 import icalendar
+import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core.bearer import hash_token
 from app.events.models import EventRole, EventVisibility, RecurrenceFrequency, RecurringRule
 from app.extensions import db
 from tests.conftest import create_user, log_in, post_form
@@ -96,6 +99,19 @@ def test_private_event_ics_is_404_to_strangers(app, client):
     assert client.get(f"/events/{slug}.ics").status_code == 404
 
 
+def feed_url_in(response) -> str:
+    match = re.search(r'id="feed-url" value="(http://localhost/feeds/[^"]+\.ics)"',
+                      response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return match.group(1).removeprefix("http://localhost")
+
+
+def stored_user_row(app, user_id: int) -> dict:
+    with app.app_context():
+        return dict(db.session.execute(
+            sa.select(User.__table__).where(User.id == user_id)).mappings().one())
+
+
 def test_private_feed_lists_my_events_and_resets(app, client):
     me = create_user(app, email="me@example.com")
 
@@ -108,20 +124,38 @@ def test_private_feed_lists_my_events_and_resets(app, client):
 
     make(app, build)
     log_in(client, "me@example.com")
-    dashboard = client.get("/dashboard").get_data(as_text=True)
-    with app.app_context():
-        token = db.session.get(User, me.id).feed_token
-    assert token and f"http://localhost/feeds/{token}.ics" in dashboard
+    assert "Make my calendar link" in client.get("/dashboard").get_data(as_text=True)
 
+    made = post_form(client, "/account/feed/reset", page="/dashboard")
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "private, no-store"
+    feed = feed_url_in(made)
     anonymous = app.test_client()
-    summaries = {str(v["summary"]) for v in vevents(parse(anonymous.get(f"/feeds/{token}.ics")))}
+    summaries = {str(v["summary"]) for v in vevents(parse(anonymous.get(feed)))}
     assert summaries == {"I organise", "Talk · I speak", "I attend"}
     assert anonymous.get("/feeds/not-a-token.ics").status_code == 404
 
-    response = post_form(client, "/account/feed/reset", page="/dashboard")
-    assert response.status_code == 303
-    with app.app_context():
-        new_token = db.session.get(User, me.id).feed_token
-    assert new_token != token
-    assert anonymous.get(f"/feeds/{token}.ics").status_code == 404
-    assert anonymous.get(f"/feeds/{new_token}.ics").status_code == 200
+    again = post_form(client, "/account/feed/reset", page="/dashboard",
+                      headers={"HX-Request": "true"})
+    assert again.status_code == 200 and 'id="calendar-feed"' in again.get_data(as_text=True)
+    assert "<html" not in again.get_data(as_text=True)  # the fragment replaces the section
+    new_feed = feed_url_in(again)
+    assert new_feed != feed
+    assert anonymous.get(feed).status_code == 404
+    assert anonymous.get(new_feed).status_code == 200
+
+
+def test_the_feed_token_is_stored_hashed_and_shown_only_once(app, client):
+    me = create_user(app, email="me@example.com")
+    log_in(client, "me@example.com")
+    feed = feed_url_in(post_form(client, "/account/feed/reset", page="/dashboard"))
+    token = feed.removeprefix("/feeds/").removesuffix(".ics")
+
+    row = stored_user_row(app, me.id)
+    assert row["feed_token_hash"] == hash_token(token) != token
+    assert token not in str(row)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert token not in dashboard and "Your calendar link is active" in dashboard
+    assert "Make a new link" in dashboard
+    anonymous = app.test_client()
+    assert anonymous.get(feed).status_code == 200
+    assert anonymous.get(f"/feeds/{row['feed_token_hash']}.ics").status_code == 404

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.certificates.run_models import CertificateIssueRun
+from app.core.bearer import hash_token
 from app.core.types import utcnow
 from app.events.models import (
     CustomFieldType,
@@ -239,7 +240,7 @@ def build_event(app, people, visibility: EventVisibility) -> SimpleNamespace:
             full_name="Anna Attendee", status=RegistrationStatus.CONFIRMED, confirmed_at=now,
         )
         invitation = EventInvitation(event=event, email="guest@example.com",
-                                     token=secrets.token_urlsafe(24), sent_at=now)
+                                     token_hash=hash_token(secrets.token_urlsafe()), sent_at=now)
         reminder = EventReminder(event=event, offset_minutes=60,
                                  send_at=event.start_at - timedelta(hours=1))
         participant = AttendanceRecord(  # an unmatched Zoom participant

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.accounts.models import UserSession, hash_token
+from app.accounts.models import UserSession
+from app.core.bearer import hash_token
 from app.core.types import utcnow
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus, execute, tick

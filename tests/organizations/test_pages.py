@@ -7,10 +7,13 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core.bearer import hash_token
 from app.core.errors import ValidationError
+from app.core.storage import get_storage
 from app.core.types import utcnow
 from app.extensions import db
 from app.organizations.models import (
@@ -32,6 +35,7 @@ from tests.conftest import (
     query_counter,
     read_mail,
 )
+from tests.core.image_files import REFUSED_IMAGES
 from tests.organizations.helpers import make_org, org_state, png_bytes, roles_of
 
 HTMX = {"HX-Request": "true"}
@@ -74,7 +78,7 @@ def test_a_logo_that_is_not_an_image_or_too_large_is_refused(app, client):
     create_user(app, email="founder@example.com")
     log_in(client, "founder@example.com")
     for upload, message in (
-        ((io.BytesIO(b"%PDF-1.4 not an image"), "logo.png"), "PNG, JPEG, GIF or WebP"),
+        ((io.BytesIO(b"%PDF-1.4 not an image"), "logo.png"), "PNG, JPEG, GIF, or WebP"),
         ((io.BytesIO(png_bytes() + b"0" * (2 * 1024 * 1024)), "big.png"), "at most 2 MB"),
     ):
         response = post_form(client, "/organizations/new",
@@ -83,6 +87,44 @@ def test_a_logo_that_is_not_an_image_or_too_large_is_refused(app, client):
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
     assert org_count(app) == 0
+
+
+def stored_logos(app) -> list[str]:
+    with app.app_context():
+        return get_storage().keys_written_before("organizations", utcnow() + timedelta(days=1))
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("name", list(REFUSED_IMAGES))
+def test_an_image_bomb_or_a_broken_logo_is_a_form_error_and_nothing_is_saved(app, name):
+    data, message = REFUSED_IMAGES[name]
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    files, before = stored_logos(app), org_state(app, org.id)
+
+    created = post_form(admin, "/organizations/new",
+                        {"name": "Northern Nurses", "logo": (io.BytesIO(data()), "logo.png")},
+                        page="/organizations/new", content_type="multipart/form-data")
+    changed = post_form(admin, f"/orgs/{org.slug}/settings",
+                        {"name": "Renamed", "logo": (io.BytesIO(data()), "logo.png")},
+                        page=f"/orgs/{org.slug}/settings", content_type="multipart/form-data")
+
+    for response in (created, changed):
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert org_count(app) == 1
+    assert org_state(app, org.id) == before
+    assert stored_logos(app) == files
+
+
+def test_a_large_but_reasonable_logo_is_still_accepted(app, client):
+    create_user(app, email="founder@example.com")
+    log_in(client, "founder@example.com")
+    response = post_form(client, "/organizations/new", {
+        "name": "Northern Nurses", "logo": (io.BytesIO(png_bytes(size=1200)), "logo.png"),
+    }, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert client.get("/orgs/northern-nurses/logo").data == png_bytes(size=1200)
 
 
 def test_a_taken_slug_is_refused_with_a_message(app, client):
@@ -155,6 +197,40 @@ def test_the_link_is_refused_to_another_account(app):
     assert "was sent to someone@example.com" in page.get_data(as_text=True)
     assert post_form(other, link).status_code == 403
     assert "someone@example.com" not in roles_of(app, org.id)
+
+
+def test_only_the_hash_of_the_invitation_token_is_stored(app):
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    invite(admin, org, "someone@example.com")
+    link = link_in(read_mail(app)[-1], "/join/")
+    token = link.removeprefix("/join/")
+    with app.app_context():
+        row = dict(db.session.execute(sa.select(OrganizationInvitation.__table__)).mappings()
+                   .one())
+    assert row["token_hash"] == hash_token(token) != token
+    assert token not in str(row)
+
+    visitor = app.test_client()
+    assert visitor.get(link).status_code == 200
+    assert visitor.get(f"/join/{row['token_hash']}").status_code == 404  # the hash opens nothing
+    assert visitor.get(f"/join/{token[:-1]}").status_code == 404
+    assert visitor.get("/join/" + "x" * 500).status_code == 404
+
+
+def test_a_resent_invitation_has_a_new_link_and_the_first_stops_working(app):
+    org = make_org(app)
+    admin = logged_in(app, org.admin.email)
+    invite(admin, org, "someone@example.com")
+    with app.app_context():
+        invitation_uuid = db.session.scalar(sa.select(OrganizationInvitation.uuid))
+    post_form(admin, f"/orgs/{org.slug}/invitations/{invitation_uuid}/resend",
+              page=f"/orgs/{org.slug}/members")
+    first, second = (link_in(message, "/join/") for message in read_mail(app))
+    assert first != second
+    visitor = app.test_client()
+    assert visitor.get(first).status_code == 404
+    assert "We will make an account" in visitor.get(second).get_data(as_text=True)
 
 
 def test_an_expired_invitation_says_so(app):
@@ -358,7 +434,7 @@ def test_list_pages_run_the_same_queries_for_2_and_20_rows(app):
                                                       user_id=user.id, role=OrgRole.MEMBER))
                 db.session.add(OrganizationInvitation(
                     organization=organization, email=f"{user.uuid}@example.com",
-                    token=str(user.uuid), invited_by_id=actor.id, sent_at=utcnow(),
+                    token_hash=hash_token(str(user.uuid)), invited_by_id=actor.id, sent_at=utcnow(),
                     expires_at=utcnow() + timedelta(days=1)))
                 ActivityLog.record(organization, actor, ActivityLog.action.type.enum_class
                                    .MEMBER_JOINED, user.email)

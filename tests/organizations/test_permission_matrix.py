@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core.bearer import hash_token
 from app.core.types import utcnow
 from app.events.models import Event, EventVisibility
 from app.extensions import db
@@ -86,8 +87,8 @@ def build(app) -> dict:
         target_user = db.session.get(User, org.target.id)
         invitation = OrganizationInvitation(
             organization_id=org.id, email="pending@example.com", role=OrgRole.MEMBER,
-            token=secrets.token_urlsafe(16), invited_by_id=owner.id, sent_at=utcnow(),
-            expires_at=utcnow() + timedelta(days=3))
+            token_hash=hash_token(secrets.token_urlsafe()), invited_by_id=owner.id,
+            sent_at=utcnow(), expires_at=utcnow() + timedelta(days=3))
         event = EventFactory(organizer=db.session.get(User, create_user(
             app, email=f"{prefix}-creator@example.com").id), status=EventStatus.DRAFT,
             visibility=EventVisibility.PRIVATE)

@@ -225,10 +225,9 @@ def test_forged_slug_and_private_event_are_not_found(app):
 
 def make_invitation(app, event_id: int, email: str) -> str:
     def build():
-        invitation = EventInvitation(event_id=event_id, email=email, token=f"tok-{email}",
-                                     sent_at=utcnow())
+        invitation = EventInvitation(event_id=event_id, email=email, sent_at=utcnow())
         db.session.add(invitation)
-        return invitation.token
+        return invitation.new_link_token()
 
     return make(app, build)
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
+from app.core.bearer import hash_token
 from app.core.types import utcnow
 from app.events.models import Event, EventVisibility
 from app.extensions import db
@@ -57,6 +58,14 @@ def invitations(app, event) -> dict[str, EventInvitation]:
         return {row.email: row for row in rows}
 
 
+def row_values(app, invitation: EventInvitation) -> dict:
+    """Every column of the invitation's row, as stored."""
+    with app.app_context():
+        return dict(db.session.execute(
+            sa.select(EventInvitation.__table__).where(EventInvitation.id == invitation.id)
+        ).mappings().one())
+
+
 def register(app, event, email: str, user_id: int | None = None) -> None:
     with app.app_context():
         db.session.add(Registration(
@@ -86,7 +95,8 @@ def test_a_paste_invites_the_valid_new_addresses_and_reports_the_others(app, cli
     register(app, event, "reg@example.com")
     with app.app_context():
         db.session.add(EventInvitation(event_id=event.id, email="old@example.com",
-                                       token=secrets.token_urlsafe(24), sent_at=utcnow()))
+                                       token_hash=hash_token(secrets.token_urlsafe()),
+                                       sent_at=utcnow()))
         db.session.commit()
 
     response = paste(client, event, "\n".join([
@@ -108,23 +118,29 @@ def test_a_paste_invites_the_valid_new_addresses_and_reports_the_others(app, cli
     assert "not-an-address\nalso bad@</textarea>" in page
     new = [rows[e] for e in ("ada@example.com", "bob@example.com", "carol@example.com")]
     assert all(r.sent_at is not None and r.registered_at is None for r in new)
-    assert len({r.token for r in new}) == 3 and all(len(r.token) >= 32 for r in new)
     assert all(r.invited_by_id == organizer.id for r in new)
     mails = read_mailbox(app)
     assert sorted(m["To"] for m in mails) == ["ada@example.com", "bob@example.com",
                                               "carol@example.com"]
+    # Each link has its own token, of 256 random bits; the database holds only its hash.
+    sent = {m["To"]: link_in(m, f"/events/{event.slug}/register").split("invite=")[1]
+            for m in mails}
+    assert len(set(sent.values())) == 3 and all(len(token) >= 43 for token in sent.values())
+    for row in new:
+        assert row.token_hash == hash_token(sent[row.email])
+        assert sent[row.email] not in str(row_values(app, row))
 
 
 def test_the_email_links_to_the_registration_form_filled_in(app, client, organizer):
     event = make_event(app, organizer, visibility=EventVisibility.PRIVATE, title="Secret summit")
     paste(client, event, "guest@example.com")
-    token = invitations(app, event)["guest@example.com"].token
-
     (message,) = read_mailbox(app)
     assert message["Subject"] == "You are invited to Secret summit"
     assert "Olga Organizer invites you" in mail_text(message)
     link = link_in(message, f"/events/{event.slug}/register")
+    token = link.split("?invite=")[1]
     assert link == f"/events/{event.slug}/register?invite={token}"
+    assert invitations(app, event)["guest@example.com"].token_hash == hash_token(token)
 
     # A stranger (not logged in) opens the private event's form through the link.
     stranger = app.test_client()
@@ -184,20 +200,22 @@ def test_a_clash_while_writing_leaves_nothing_half_written(app, client, organize
     event = make_event(app, organizer)
     from app.registrations import invitations as module
 
-    real_token = module.secrets.token_urlsafe
+    real_token = module.EventInvitation.new_link_token
     rival_done = []
 
-    def token_after_a_rival(size):
+    def token_after_a_rival(invitation):
         if not rival_done:  # after the "already invited" lookup, before our insert
             rival_done.append(True)
             with app.app_context():  # its own session and connection
-                db.session.add(EventInvitation(event_id=event.id, email="bob@example.com",
-                                               token=real_token(24), sent_at=utcnow()))
+                rival = EventInvitation(event_id=event.id, email="bob@example.com",
+                                        sent_at=utcnow())
+                rival.new_link_token()
+                db.session.add(rival)
                 db.session.commit()
-        return real_token(size)
+        return real_token(invitation)
 
     token = csrf_token(client, invitations_path(event))
-    monkeypatch.setattr(module.secrets, "token_urlsafe", token_after_a_rival)
+    monkeypatch.setattr(module.EventInvitation, "new_link_token", token_after_a_rival)
     response = client.post(invitations_path(event), data={
         "addresses": "ada@example.com\nbob@example.com", "csrf_token": token,
     })
@@ -251,8 +269,9 @@ def test_the_list_takes_the_same_number_of_queries_for_2_and_20(app, client, org
     assert count_for(2) == count_for(20)
 
 
-def test_resend_emails_the_same_link_again(app, client, organizer):
-    event = make_event(app, organizer)
+def test_resend_emails_a_new_link_and_the_first_stops_working(app, client, organizer):
+    """Only the link's hash is kept, so the first link cannot be sent again: a new one is."""
+    event = make_event(app, organizer, visibility=EventVisibility.PRIVATE)
     paste(client, event, "ada@example.com")
     first = invitations(app, event)["ada@example.com"]
     with app.app_context():  # as if sent yesterday
@@ -268,7 +287,10 @@ def test_resend_emails_the_same_link_again(app, client, organizer):
     assert again.sent_at > utcnow() - timedelta(minutes=1)
     mails = read_mailbox(app)
     assert len(mails) == 2
-    assert link_in(mails[0], "/events/") == link_in(mails[1], "/events/")
+    first_link, new_link = (link_in(mail, "/events/") for mail in mails)
+    assert first_link != new_link
+    assert app.test_client().get(new_link).status_code == 200
+    assert app.test_client().get(first_link).status_code == 404  # the event is private
     assert "is sent again" in client.get(invitations_path(event)).get_data(as_text=True)
 
 
@@ -290,6 +312,8 @@ def test_delete_removes_the_invitation_and_its_link(app, client, organizer):
     event = make_event(app, organizer)
     paste(client, event, "ada@example.com\nbob@example.com")
     invitation = invitations(app, event)["ada@example.com"]
+    link = next(link_in(mail, "/events/") for mail in read_mailbox(app)
+                if mail["To"] == "ada@example.com")
     path = f"{invitations_path(event)}/{invitation.uuid}/delete"
     response = client.post(path, data={"csrf_token": csrf_token(client, invitations_path(event))},
                            headers={"HX-Request": "true"})
@@ -300,7 +324,7 @@ def test_delete_removes_the_invitation_and_its_link(app, client, organizer):
     assert set(invitations(app, event)) == {"bob@example.com"}
     with app.app_context():
         assert InvitationService.for_token(db.session.get(Event, event.id),
-                                           invitation.token) is None
+                                           link.split("invite=")[1]) is None
 
 
 def test_an_invitation_of_another_event_is_not_found(app, client, organizer):
@@ -322,7 +346,7 @@ def test_record_registration_marks_the_invitation_once(app, organizer):
     event = make_event(app, organizer)
     with app.app_context():
         db.session.add(EventInvitation(event_id=event.id, email="ada@example.com",
-                                       token="t" * 32, sent_at=utcnow()))
+                                       token_hash=hash_token("t" * 43), sent_at=utcnow()))
         first = Registration(event_id=event.id, email="ADA@example.com ",
                              status=RegistrationStatus.CONFIRMED)
         stranger = Registration(event_id=event.id, email="zed@example.com",

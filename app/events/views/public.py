@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from flask import abort, current_app, flash, render_template, request, url_for
+from flask import abort, current_app, make_response, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import User
 from app.core.cache import cache_page
-from app.core.htmx import is_htmx, redirect_to, render
+from app.core.htmx import is_htmx, render
 from app.core.templating import format_moment
 from app.events import ical, queries
 from app.events.models import Event, EventFormat
@@ -118,8 +117,8 @@ def event_ics(slug: str):
 @bp.get("/feeds/<token>.ics")
 def user_feed(token: str):
     """A user's private "my events" feed; the token is the only credential."""
-    user = db.session.scalar(sa.select(User).where(User.feed_token == token)) if token else None
-    if user is None or not user.is_active:
+    user = User.for_feed_token(token)
+    if user is None:
         abort(404)
     events = queries.events_for_feed(queries.feed_event_ids(user))
     body = ical.build_calendar(_("My Convene events"), events)
@@ -131,18 +130,21 @@ def user_feed(token: str):
 @bp.post("/account/feed/reset")
 @login_required
 def reset_feed():
-    current_user.rotate_feed_token()
+    """A new private feed link, shown in this response only (just its hash is kept); the old
+    link stops working."""
+    token = current_user.rotate_feed_token()
     db.session.commit()
-    flash(_("Your calendar link has been reset. The old link no longer works."), "success")
-    return redirect_to(url_for("events.dashboard") + "#calendar-feed")
+    response = make_response(render(
+        "events/public/feed_link.html", "events/public/_feed.html", has_feed=True,
+        feed_url=url_for("events.user_feed", token=token, _external=True),
+    ))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/dashboard")
 @login_required
 def dashboard():
-    if current_user.feed_token is None:
-        current_user.get_feed_token()  # made on first use
-        db.session.commit()
     from app.registrations import services as registrations
 
     board = queries.dashboard_for(current_user)
@@ -153,7 +155,7 @@ def dashboard():
         board=board,
         registrations=registrations.upcoming_registrations(current_user),
         zone=viewer_zone(),
-        feed_url=url_for("events.user_feed", token=current_user.feed_token, _external=True),
+        has_feed=current_user.has_feed,
         new_event_url=_first_url("events.create_event", "events.new_event"),
         can_link_manage=has_endpoint("events.manage_event"),
     )

@@ -155,7 +155,7 @@ def cancel_invitation(slug: str, invitation_uuid: uuid.UUID):
 
 
 def _invitation_for(token: str) -> OrganizationInvitation:
-    invitation = OrganizationService.for_token(token)
+    invitation = OrganizationInvitation.for_token(token)
     if invitation is None:
         abort(404)
     return invitation
