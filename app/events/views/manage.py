@@ -111,7 +111,7 @@ def _check_event_form(form: EventForm, event: Event | None = None) -> bool:
     form.validate()
     readable = form.start_at.data and form.end_at.data
     if readable and not (form.format.errors or form.visibility.errors):
-        for problem in check_details(form.to_details(), event):
+        for problem in check_details(form.to_details(), event, current_user):
             field = getattr(form, problem.field or "", None)
             if field is None or not field.errors:
                 show_error(form, problem)
@@ -175,7 +175,7 @@ def edit_event(event_uuid: uuid.UUID):
         try:
             event.check_editable()
             if _check_event_form(form, event):
-                EventService.update(event, form.to_details())
+                EventService.update(event, form.to_details(), editor=current_user)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -194,10 +194,10 @@ def edit_event(event_uuid: uuid.UUID):
 def create_venue():
     back = safe_next_url(request.values.get("next"), url_for("events.create_event"))
     form = VenueForm()
-    if form.validate_on_submit():
-        fields = {name: getattr(form, name).data or "" for name in (
-            "address", "city", "postal_code", "country", "url", "notes")}
-        added = attempt(lambda: VenueService.create(name=form.name.data, **fields), form)
+    if not form.is_submitted():
+        form.preselect_organization(request.args.get("organization_id", type=int))
+    elif form.validate():
+        added = attempt(lambda: VenueService.create(current_user, **form.values()), form)
         if added:
             flash(_("The venue “%(name)s” is added: choose it in the Venue list.",
                     name=added.value.name), "success")
