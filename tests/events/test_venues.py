@@ -1,6 +1,6 @@
 """Venues: whose they are (an organizer's, an organization's, the site's), who may choose
 them for an event, their website (http(s) only, however it arrives, and never linked when a
-stored one is not), the admin panel, privacy."""
+stored one is not), the "Add a venue" dialog of the event form, the admin panel, privacy."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from app.extensions import db
 from app.organizations.models import OrganizationMembership
 from app.organizations.permissions import OrgRole
 from tests.certificates.cpd_helpers import activity, requirement
-from tests.conftest import create_user, log_in, post_form
+from tests.conftest import create_user, csrf_token, log_in, post_form
 from tests.factories import EventFactory, VenueFactory, in_days
 from tests.organizations.helpers import make_org
 
@@ -372,6 +372,61 @@ def test_a_member_cannot_add_a_venue_for_the_organization(app, client):
         member = db.session.get(User, org.member.id)
         with pytest.raises(ValidationError, match="may not add venues for that organization"):
             VenueService.create(member, name="Medics HQ", organization_id=org.id)
+
+
+# --- The dialog of the event form (HTMX)
+
+
+def test_the_dialog_gets_the_form_alone(app, client, organizer):
+    response = client.get("/venues/new", headers=HTMX)
+
+    page = text(response)
+    assert response.status_code == 200 and "<html" not in page
+    assert 'id="venue-dialog-title"' in page
+    assert 'hx-post="/venues/new"' in page and 'hx-target="#venue-dialog"' in page
+    assert 'method="dialog"' in page  # Cancel closes it without a request
+    assert "<script" not in page and " on" not in re.sub(r"[^<]*(<[^>]*>)", r"\1", page)
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_the_dialog_shows_problems_inside_itself(app, client, organizer):
+    token = csrf_token(client, "/venues/new")
+    response = client.post("/venues/new", data={"csrf_token": token, "name": "",
+                                                "url": BAD_URL}, headers=HTMX)
+
+    page = text(response)
+    assert response.status_code == 422 and "<html" not in page
+    assert URL_MESSAGE in page and 'aria-invalid="true"' in page
+    with app.app_context():
+        assert venue_count() == 0
+
+
+def test_a_venue_added_in_the_dialog_joins_the_list_chosen_and_closes_it(app, client,
+                                                                         organizer):
+    token = csrf_token(client, "/venues/new")
+    response = client.post("/venues/new", data={"csrf_token": token, "name": "Civic Hall",
+                                                "city": "Leeds"}, headers=HTMX)
+
+    assert response.status_code == 200
+    assert response.headers["HX-Reswap"] == "none"
+    assert response.headers["HX-Trigger-After-Swap"] == "dialog-done"
+    with app.app_context():
+        venue_id = db.session.scalar(sa.select(EventLocation.id))
+    page = text(response)
+    assert 'hx-swap-oob="beforeend:#venue_id"' in page
+    assert f'<option value="{venue_id}" selected>Civic Hall, Leeds</option>' in page
+    assert "The venue “Civic Hall” is added and chosen." in page
+
+
+def test_the_event_form_opens_the_dialog_without_inline_script(app, client, organizer):
+    event_uuid = make_event(app, organizer)
+    for path in ("/events/new", f"/events/{event_uuid}/edit"):
+        page = text(client.get(path))
+        button = re.search(r'<button[^>]*hx-get="/venues/new"[^>]*>', page).group(0)
+        assert 'hx-target="#venue-dialog"' in button and 'aria-haspopup="dialog"' in button
+        assert '<dialog id="venue-dialog"' in page
+        assert page.index("</form>") < page.index('<dialog id="venue-dialog"')  # not nested
+        assert not re.search(r"\son[a-z]+=", page.split('<main', 1)[1])
 
 
 # --- Admins curate the site-wide venues

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.accounts.forms import EmptyForm
 from app.core.errors import DomainError
 from app.core.forms import FORM_ERROR_STATUS, attempt, safe_next_url, show_error
-from app.core.htmx import is_htmx, redirect_to, render
+from app.core.htmx import dialog_done, is_htmx, redirect_to, render
 from app.events.forms import (
     CancelEventForm,
     CustomFieldForm,
@@ -192,18 +192,26 @@ def edit_event(event_uuid: uuid.UUID):
 @bp.route("/venues/new", methods=["GET", "POST"])
 @login_required
 def create_venue():
+    """Add a venue: a page of its own, or (HTMX) the dialog of the event form, which on
+    success adds the venue to the form's Venue list, chosen, and closes; nothing typed in
+    the event form is lost."""
     back = safe_next_url(request.values.get("next"), url_for("events.create_event"))
     form = VenueForm()
     if not form.is_submitted():
         form.preselect_organization(request.args.get("organization_id", type=int))
     elif form.validate():
         added = attempt(lambda: VenueService.create(current_user, **form.values()), form)
+        if added and is_htmx():
+            flash(_("The venue “%(name)s” is added and chosen.", name=added.value.name),
+                  "success")
+            return dialog_done("events/manage/_venue_added.html", venue=added.value)
         if added:
             flash(_("The venue “%(name)s” is added: choose it in the Venue list.",
                     name=added.value.name), "success")
             return redirect(back, code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
-    return render_template("events/manage/venue.html", form=form, back=back), status
+    return render("events/manage/venue.html", "events/manage/_venue_dialog.html",
+                  form=form, back=back), status
 
 
 # --- The overview and status changes
