@@ -383,7 +383,7 @@ class EventLocationAdmin(AdminModelView):
     }}
 
     def on_model_change(self, form, model, is_created):
-        model.make_site_wide(model.is_site_wide)
+        model.set_site_wide(model.is_site_wide)
 
 
 class CalendarAdmin(AdminModelView):

@@ -151,9 +151,9 @@ class EventLocation(Model):
         form, the admin panel, a script)."""
         return check_web_url(value, "url")
 
-    def make_site_wide(self, site_wide: bool = True) -> None:
+    def set_site_wide(self, site_wide: bool) -> None:
         """Offer the venue to every organizer (it then belongs to no one in particular), or
-        stop offering it: an owner-less venue that is not site-wide is retired."""
+        stop offering it to all: an owner-less venue that is not site-wide is retired."""
         self.is_site_wide = site_wide
         if site_wide:
             self.owner_id = self.organization_id = None
