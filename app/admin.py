@@ -27,6 +27,7 @@ from app.certificates.cpd_models import CPDActivity, CPDRequirement
 from app.certificates.keys import SigningKey
 from app.certificates.run_models import CertificateIssueRun
 from app.core.errors import DomainError
+from app.core.urls import WebURLField
 from app.events.models import Calendar, Event, EventCategory, EventLocation, EventVisibility
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus
@@ -365,9 +366,24 @@ class EventAdmin(AdminModelView):
 
 
 class EventLocationAdmin(AdminModelView):
-    column_list = ("name", "address", "city", "country")
+    """Venues. Admins curate the site-wide ones, offered to every organizer; an organizer's
+    or an organization's venue is offered to them alone until an admin makes it site-wide
+    (it then belongs to no one). Unticking site-wide on an owner-less venue retires it."""
+
+    column_list = ("name", "address", "city", "country", "owner", "organization", "is_site_wide")
+    column_labels = {"is_site_wide": "Site-wide"}
     column_searchable_list = ("name", "city")
-    form_columns = ("name", "address", "postal_code", "city", "country", "url", "notes")
+    column_filters = ("is_site_wide",)
+    form_columns = ("name", "address", "postal_code", "city", "country", "url", "notes",
+                    "is_site_wide")
+    form_overrides = {"url": WebURLField}
+    form_args = {"is_site_wide": {
+        "default": True,
+        "description": "Offered to every organizer; ticking it removes the venue's owner.",
+    }}
+
+    def on_model_change(self, form, model, is_created):
+        model.set_site_wide(model.is_site_wide)
 
 
 class CalendarAdmin(AdminModelView):

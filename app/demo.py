@@ -97,7 +97,8 @@ def load_events() -> list[str]:
         EventCategory(name=name, calendar=calendar) for name in ("Cardiology", "Nursing", "Meetups")
     )
     venue = EventLocation(name="Leeds Conference Centre", address="1 Park Row", city="Leeds",
-                          postal_code="LS1 5HD", country="United Kingdom")
+                          postal_code="LS1 5HD", country="United Kingdom",
+                          is_site_wide=True)  # curated by the admins: every organizer sees it
     db.session.add_all([calendar, cardiology, nursing, meetups, venue])
     db.session.flush()
 

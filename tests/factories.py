@@ -82,6 +82,7 @@ class VenueFactory(BaseFactory):
     address = "1 Main Street"
     city = "Leeds"
     country = "United Kingdom"
+    is_site_wide = True  # offered to everyone; pass owner= or organization= (and False)
 
 
 class EventFactory(BaseFactory):

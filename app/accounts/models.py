@@ -253,6 +253,18 @@ class User(SoftDeleteMixin, Model):
 
         return self.is_admin or self.has_event_permission(event, EventPermission.VIEW)
 
+    def can_use_venue(self, venue) -> bool:
+        """Whether this user may choose `venue` for an event: a site-wide venue, their own,
+        or one of an organization where they may create events (the same venues as
+        `EventLocation.usable_by`)."""
+        if venue.is_site_wide or (venue.owner_id is not None and venue.owner_id == self.id):
+            return True
+        from app.organizations.permissions import OrgPermission
+
+        return venue.organization_id is not None and self.has_org_permission(
+            venue.organization_id, OrgPermission.CREATE_EVENTS
+        )
+
     def get_managed_events(self):
         """Events this user organises or may edit through an organization, newest first:
         mine + my organizations', without duplicates (seed 003 "Query Pattern Changes")."""

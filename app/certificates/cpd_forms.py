@@ -9,6 +9,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.certificates.cpd_models import MAX_ROLLING_MONTHS, CPDPeriodKind, CPDRequirement
+from app.core.urls import WebURLField
 
 MONTHS = (
     _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"), _l("July"),
@@ -94,11 +95,9 @@ class ActivityForm(FlaskForm):
         _l("Counts toward"),
         description=_l("Leave on “All my requirements” unless it counts for one body only."),
     )
-    evidence_url = StringField(
+    evidence_url = WebURLField(
         _l("Evidence link"),
-        validators=[Optional(), Length(max=500)],
         description=_l("Optional: a web address where your certificate of attendance is."),
-        render_kw={"type": "url", "inputmode": "url"},
     )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)],
                           render_kw={"rows": 3})

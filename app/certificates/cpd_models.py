@@ -10,7 +10,6 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -21,6 +20,7 @@ from app.core.errors import ValidationError
 from app.core.models import Model
 from app.core.templating import month_name
 from app.core.types import enum_column
+from app.core.urls import check_web_url
 
 MAX_CREDITS = Decimal("9999.99")  # Numeric(6, 2)
 MAX_ROLLING_MONTHS = 120
@@ -243,7 +243,7 @@ class CPDActivity(Model):
                 "completed_on",
             )
         amount = parse_credits(credits)
-        evidence_url = check_evidence_url(evidence_url)
+        evidence_url = check_web_url(evidence_url, "evidence_url")  # shown as a link
         provider = (provider or "").strip()
         if len(provider) > 200:
             raise ValidationError(_("Keep the provider under 200 characters."), "provider")
@@ -255,19 +255,3 @@ class CPDActivity(Model):
         self.evidence_url = evidence_url
         self.requirement = requirement
 
-
-def check_evidence_url(raw: str | None) -> str:
-    """An http(s) address with a host, or "" — never javascript: or a relative path, since
-    the tracker and the report show it as a link."""
-    url = (raw or "").strip()
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in url:
-        raise ValidationError(
-            _("Give the evidence as a web address starting with https:// or http://."),
-            "evidence_url",
-        )
-    if len(url) > 500:
-        raise ValidationError(_("Keep the address under 500 characters."), "evidence_url")
-    return url

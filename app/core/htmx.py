@@ -33,3 +33,13 @@ def redirect_to(url: str) -> Response:
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, code=303)
+
+
+def dialog_done(fragment: str, **context) -> Response:
+    """The answer to a form in an HTMX <dialog> that has done its work: the fragment's
+    out-of-band swaps apply (a list gains what was added, a message shows), the dialog's own
+    content is left alone, and "dialog-done" after the swap closes it (static/js/app.js)."""
+    response = Response(render_template(fragment, **context))
+    response.headers["HX-Reswap"] = "none"
+    response.headers["HX-Trigger-After-Swap"] = "dialog-done"
+    return response

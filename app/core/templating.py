@@ -40,6 +40,7 @@ from markupsafe import Markup
 
 from app.core.htmx import is_htmx
 from app.core.types import utcnow
+from app.core.urls import safe_href
 
 # Locales formatted with another locale's date conventions (same language, same words).
 FORMAT_LOCALES = {"en": "en_IE"}
@@ -290,4 +291,5 @@ def register(app: Flask) -> None:
         time_range=time_range,
         datetime_range=datetime_range,
         zone_name=zone_name,
+        safe_href=safe_href,  # every href built from an address a person typed
     )

@@ -22,12 +22,12 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
-    URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.accounts.forms import timezone_choices
+from app.core.urls import WebURLField
 from app.events.models import (
     Calendar,
     CustomFieldType,
@@ -124,6 +124,7 @@ class EventForm(FlaskForm):
     )
     venue_id = SelectField(
         _l("Venue"), coerce=optional_int, validators=[Optional()],
+        validate_choice=False,  # the event service says which venues are the user's to use
         description=_l("Needed for in-person and hybrid events."),
     )
     capacity = IntegerField(
@@ -174,10 +175,7 @@ class EventForm(FlaskForm):
         self.timezone.choices = timezone_choices()
         self.organization_id.choices = organization_choices()
         self.certificate_template_id.choices = certificate_template_choices()
-        venues = db.session.scalars(sa.select(EventLocation).order_by(EventLocation.name))
-        self.venue_id.choices = [SelectChoice("", _l("— No venue —"))] + [
-            SelectChoice(venue.id, venue.one_line) for venue in venues
-        ]
+        self.venue_id.choices = venue_choices()
         calendars = db.session.scalars(sa.select(Calendar).order_by(Calendar.name))
         self.calendar_id.choices = [SelectChoice("", _l("— No calendar —"))] + [
             SelectChoice(calendar.id, calendar.name) for calendar in calendars
@@ -215,6 +213,10 @@ class EventForm(FlaskForm):
             form.organization_id.choices.append(
                 SelectChoice(event.organization_id, event.organization.name)
             )
+        if event.venue is not None and event.venue_id not in {
+            choice.value for choice in form.venue_id.choices
+        }:  # the event keeps its venue, even one its editor could not choose
+            form.venue_id.choices.append(SelectChoice(event.venue_id, event.venue.one_line))
         if event.certificate_template is not None and event.certificate_template_id not in {
             choice.value for choice in form.certificate_template_id.choices
         }:  # another organizer's design stays selectable on the event that uses it
@@ -259,6 +261,18 @@ class EventForm(FlaskForm):
             organization_id=self.organization_id.data,
             certificate_template_id=self.certificate_template_id.data,
         )
+
+
+def venue_choices() -> list[SelectChoice]:
+    """No venue, and the venues the current user may choose (their own, their
+    organizations', the site-wide ones)."""
+    from flask_login import current_user
+
+    choices = [SelectChoice("", _l("— No venue —"))]
+    if current_user and current_user.is_authenticated:
+        venues = db.session.scalars(EventLocation.usable_by(current_user))
+        choices += [SelectChoice(venue.id, venue.one_line) for venue in venues]
+    return choices
 
 
 def certificate_template_choices() -> list[SelectChoice]:
@@ -413,11 +427,31 @@ class VenueForm(FlaskForm):
     city = StringField(_l("City"), validators=[Length(max=120)])
     postal_code = StringField(_l("Postal code"), validators=[Length(max=20)])
     country = StringField(_l("Country"), validators=[Length(max=120)])
-    url = URLField(
-        _l("Website"), validators=[Optional(), Length(max=500)],
-        description=_l("Directions or the venue's own page."),
-    )
+    url = WebURLField(_l("Website"), description=_l("Directions or the venue's own page."))
     notes = TextAreaField(
         _l("Notes"), validators=[Length(max=5000)],
         description=_l("Access, parking, the entrance to use…"),
     )
+    organization = SelectField(
+        _l("Who can choose it"), coerce=optional_int, validators=[Optional()],
+        description=_l("An organization's venue is offered to its members who create events."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization.choices = [SelectChoice("", _l("Only me"))] + (
+            organization_choices()[1:]
+        )
+
+    def preselect_organization(self, organization_id: int | None) -> None:
+        """Start in the organization the event being written belongs to."""
+        if organization_id in {choice.value for choice in self.organization.choices}:
+            self.organization.data = organization_id
+
+    def values(self) -> dict:
+        """What VenueService.create takes."""
+        fields = ("name", "address", "city", "postal_code", "country", "url", "notes")
+        return {
+            **{name: getattr(self, name).data or "" for name in fields},
+            "organization_id": self.organization.data,
+        }

@@ -12,12 +12,20 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    Mapped,
+    joinedload,
+    mapped_column,
+    relationship,
+    selectinload,
+    validates,
+)
 
 from app.core.errors import ValidationError
 from app.core.models import Model, NameSlugMixin, SlugMixin, SoftDeleteMixin, TimeRangeMixin
 from app.core.templating import datetime_long
 from app.core.types import UTCDateTime, ValidatedJSON, enum_column, utcnow
+from app.core.urls import check_web_url
 from app.extensions import db
 from app.states import EVENT_MACHINE, SESSION_MACHINE, EventStatus, SessionStatus
 
@@ -106,7 +114,14 @@ class EventCategory(NameSlugMixin, Model):
 
 
 class EventLocation(Model):
-    """A venue for in-person and hybrid events."""
+    """A venue for in-person and hybrid events.
+
+    A venue belongs to the organizer who added it (`owner`), or to an organization (its
+    members who create events choose it), or to the whole site (`is_site_wide`, curated by
+    admins, with neither). Nobody else is offered it: `User.can_use_venue` and `usable_by`
+    state who may choose it. A venue that belongs to nobody and is not site-wide (its owner
+    or organization removed, or retired by an admin) stays on the events that use it and is
+    offered to no one."""
 
     __tablename__ = "event_locations"
 
@@ -117,9 +132,48 @@ class EventLocation(Model):
     country: Mapped[str] = mapped_column(sa.String(120), default="")
     url: Mapped[str] = mapped_column(sa.String(500), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    is_site_wide: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    owner = relationship("User")
+    organization = relationship("Organization")
 
     def __str__(self) -> str:
         return ", ".join(part for part in (self.name, self.city) if part)
+
+    @validates("url")
+    def _check_url(self, key: str, value: str | None) -> str:
+        """The website is linked from public pages: http(s) only, however it is set (a
+        form, the admin panel, a script)."""
+        return check_web_url(value, "url")
+
+    def set_site_wide(self, site_wide: bool) -> None:
+        """Offer the venue to every organizer (it then belongs to no one in particular), or
+        stop offering it to all: an owner-less venue that is not site-wide is retired."""
+        self.is_site_wide = site_wide
+        if site_wide:
+            self.owner_id = self.organization_id = None
+
+    @classmethod
+    def usable_by(cls, user) -> sa.Select:
+        """The venues `user` may choose for an event, by name: the site-wide ones, their
+        own and those of the organizations where they may create events."""
+        from app.organizations.permissions import OrgPermission
+
+        return (
+            sa.select(cls)
+            .where(sa.or_(
+                cls.is_site_wide.is_(True),
+                cls.owner_id == user.id,
+                cls.organization_id.in_(user.org_ids_with(OrgPermission.CREATE_EVENTS)),
+            ))
+            .order_by(cls.name, cls.id)
+        )
 
     @property
     def one_line(self) -> str:

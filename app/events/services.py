@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from app.accounts import tokens
 from app.accounts.models import User, check_timezone
 from app.accounts.services import AccountService
+from app.core import privacy
 from app.core.errors import PermissionDenied, ValidationError
 from app.events.models import (
     CAPACITY_CHANGED_HOOKS,
@@ -95,9 +96,12 @@ class EventDetails:
     certificate_template_id: int | None | object = KEEP
 
 
-def check_details(details: EventDetails, event: Event | None = None) -> list[ValidationError]:
+def check_details(
+    details: EventDetails, event: Event | None = None, user: User | None = None
+) -> list[ValidationError]:
     """Every problem with `details`, each naming its field (the form shows them all at once,
-    and the HTMX validation shows them as the organizer types)."""
+    and the HTMX validation shows them as the organizer types). With `user`, the rules of
+    what that person may choose are checked too (a venue is theirs to use)."""
     problems = []
     if not details.title or not details.title.strip():
         problems.append(ValidationError(_l("Give the event a title."), field="title"))
@@ -151,7 +155,7 @@ def check_details(details: EventDetails, event: Event | None = None) -> list[Val
                 _l("Choose a venue for an in-person or hybrid event."), field="venue_id"
             )
         )
-    if details.venue_id is not None and db.session.get(EventLocation, details.venue_id) is None:
+    if details.venue_id is not None and not _may_choose_venue(details.venue_id, event, user):
         problems.append(ValidationError(_l("Choose a venue from the list."), field="venue_id"))
     if event is not None and details.start_at and details.end_at:
         outside = [
@@ -170,11 +174,22 @@ def check_details(details: EventDetails, event: Event | None = None) -> list[Val
     return problems
 
 
+def _may_choose_venue(venue_id: int, event: Event | None, user: User | None) -> bool:
+    """The venue exists and `user` may choose it; an event keeps the venue it has, whoever
+    edits it (a co-organizer may not be able to choose another organizer's venue). Someone
+    else's venue gets the same answer as one that does not exist."""
+    venue = db.session.get(EventLocation, venue_id)
+    if venue is None:
+        return False
+    kept = event is not None and event.venue_id == venue_id
+    return kept or user is None or user.can_use_venue(venue)
+
+
 class EventService:
     @staticmethod
     def create(organizer: User, details: EventDetails) -> Event:
         """A DRAFT event organised by `organizer`, with its first history row."""
-        problems = check_details(details)
+        problems = check_details(details, user=organizer)
         if problems:
             raise problems[0]
         _check_organization(organizer, details)
@@ -190,9 +205,10 @@ class EventService:
         return event
 
     @staticmethod
-    def update(event: Event, details: EventDetails) -> Event:
+    def update(event: Event, details: EventDetails, editor: User | None = None) -> Event:
+        """Save `details`; what `editor` (when given) may choose is checked too."""
         event.check_editable()
-        problems = check_details(details, event)
+        problems = check_details(details, event, editor)
         if problems:
             raise problems[0]
         start_before = event.start_at
@@ -557,15 +573,61 @@ def require_editor(user: User, event: Event) -> None:
 
 class VenueService:
     @staticmethod
-    def create(*, name: str, **fields: str) -> EventLocation:
+    def create(
+        creator: User, *, name: str, organization_id: int | None = None, **fields: str
+    ) -> EventLocation:
+        """A venue of `creator`'s own, or of an organization where they may create events
+        (its members who create events may then choose it)."""
+        from app.organizations.permissions import OrgPermission
+
         if not name or not name.strip():
             raise ValidationError(_l("Give the venue a name."), field="name")
+        if organization_id is not None and not creator.has_org_permission(
+            organization_id, OrgPermission.CREATE_EVENTS
+        ):
+            raise ValidationError(
+                _l("You may not add venues for that organization."), field="organization"
+            )
         venue = EventLocation(
-            name=name.strip(), **{key: (value or "").strip() for key, value in fields.items()}
+            name=name.strip(), **{key: (value or "").strip() for key, value in fields.items()},
+            owner_id=None if organization_id is not None else creator.id,
+            organization_id=organization_id,
         )
         db.session.add(venue)
         db.session.flush()
         return venue
+
+
+def export_venues(user: User) -> list[dict]:
+    """The venues a person added for themselves (an organization's belong to it)."""
+    venues = db.session.scalars(
+        sa.select(EventLocation).where(EventLocation.owner_id == user.id)
+        .order_by(EventLocation.created_at, EventLocation.id)
+    )
+    return [
+        {"name": v.name, "address": v.address, "postal_code": v.postal_code, "city": v.city,
+         "country": v.country, "website": v.url, "notes": v.notes,
+         "added_at": v.created_at.isoformat()}
+        for v in venues
+    ]
+
+
+def anonymise_venues(user: User) -> None:
+    """Delete the person's own venues that no event uses; the others stay on their events
+    (where those took place), belonging to no one and offered to no one."""
+    used = sa.select(Event.venue_id).where(Event.venue_id.is_not(None))  # deleted ones too
+    db.session.execute(
+        sa.delete(EventLocation)
+        .where(EventLocation.owner_id == user.id, EventLocation.id.not_in(used))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(EventLocation).where(EventLocation.owner_id == user.id).values(owner_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+privacy.register("venues", export=export_venues, anonymise=anonymise_venues)
 
 
 def session_time_warnings(

@@ -218,3 +218,69 @@ def test_tokens_stored_in_plaintext_become_hashes_and_their_links_keep_working(
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def _insert(connection, table_name: str, **values) -> int:
+    """A row of `table_name` as the schema stands: required columns not given get a plain
+    value of their type."""
+    from datetime import UTC, datetime
+
+    table = sa.Table(table_name, sa.MetaData(), autoload_with=connection)
+    row = {"uuid": uuid.uuid4().hex, "created_at": datetime.now(UTC),
+           "updated_at": datetime.now(UTC)}
+    for column in table.columns:
+        if column.nullable or column.server_default is not None or column.primary_key:
+            continue
+        if isinstance(column.type, sa.Boolean):
+            row.setdefault(column.name, False)
+        elif isinstance(column.type, (sa.Numeric, sa.Integer)):
+            row.setdefault(column.name, 0)
+        elif isinstance(column.type, (sa.String, sa.Text)):
+            row.setdefault(column.name, "")
+    row.update(values)
+    return connection.execute(sa.insert(table).values(**row)).inserted_primary_key[0]
+
+
+def test_existing_venues_are_given_to_whoever_their_events_belong_to(scratch_database_url,
+                                                                       tmp_path):
+    """0018: one organization's events → its venue; one creator's → theirs; else (several
+    organizers, or unused) site-wide."""
+    from datetime import UTC, datetime, timedelta
+
+    scratch = create_app(base_config(scratch_database_url, tmp_path))
+    with scratch.app_context():
+        try:
+            upgrade(revision="0016_organizations")
+            with db.engine.begin() as connection:
+                ann, bob = (_insert(connection, "users", email=f"{name}@example.com",
+                                    status="active", timezone="UTC", security_stamp=name)
+                            for name in ("ann", "bob"))
+                medics = _insert(connection, "organizations", name="Medics", slug="medics")
+                venues = {name: _insert(connection, "event_locations", name=name)
+                          for name in ("ann's", "medics'", "shared", "mixed", "unused")}
+                start = datetime(2031, 1, 1, 9, tzinfo=UTC)
+                uses = [("ann's", ann, None), ("ann's", ann, None), ("medics'", ann, medics),
+                        ("medics'", bob, medics), ("shared", ann, None), ("shared", bob, None),
+                        ("mixed", ann, medics), ("mixed", ann, None)]
+                for number, (venue, creator, organization) in enumerate(uses):
+                    _insert(connection, "events", title="E", slug=f"e-{number}",
+                            timezone="UTC", format="in_person", visibility="public",
+                            status="draft", venue_id=venues[venue], created_by_id=creator,
+                            organization_id=organization, start_at=start,
+                            end_at=start + timedelta(hours=1))
+            upgrade()
+            with db.engine.connect() as connection:
+                owners = {name: (owner, organization, bool(site_wide))
+                          for name, owner, organization, site_wide in connection.execute(
+                              sa.text("SELECT name, owner_id, organization_id, is_site_wide "
+                                      "FROM event_locations"))}
+        finally:
+            db.engine.dispose()
+
+    assert owners == {
+        "ann's": (ann, None, False),
+        "medics'": (None, medics, False),
+        "shared": (None, None, True),
+        "mixed": (ann, None, False),  # her own event and an organization's: hers
+        "unused": (None, None, True),
+    }

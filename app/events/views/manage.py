@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.accounts.forms import EmptyForm
 from app.core.errors import DomainError
 from app.core.forms import FORM_ERROR_STATUS, attempt, safe_next_url, show_error
-from app.core.htmx import is_htmx, redirect_to, render
+from app.core.htmx import dialog_done, is_htmx, redirect_to, render
 from app.core.templating import datetime_long
 from app.core.urls import external_url
 from app.events.forms import (
@@ -113,7 +113,7 @@ def _check_event_form(form: EventForm, event: Event | None = None) -> bool:
     form.validate()
     readable = form.start_at.data and form.end_at.data
     if readable and not (form.format.errors or form.visibility.errors):
-        for problem in check_details(form.to_details(), event):
+        for problem in check_details(form.to_details(), event, current_user):
             field = getattr(form, problem.field or "", None)
             if field is None or not field.errors:
                 show_error(form, problem)
@@ -177,7 +177,7 @@ def edit_event(event_uuid: uuid.UUID):
         try:
             event.check_editable()
             if _check_event_form(form, event):
-                EventService.update(event, form.to_details())
+                EventService.update(event, form.to_details(), editor=current_user)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -194,18 +194,26 @@ def edit_event(event_uuid: uuid.UUID):
 @bp.route("/venues/new", methods=["GET", "POST"])
 @login_required
 def create_venue():
+    """Add a venue: a page of its own, or (HTMX) the dialog of the event form, which on
+    success adds the venue to the form's Venue list, chosen, and closes; nothing typed in
+    the event form is lost."""
     back = safe_next_url(request.values.get("next"), url_for("events.create_event"))
     form = VenueForm()
-    if form.validate_on_submit():
-        fields = {name: getattr(form, name).data or "" for name in (
-            "address", "city", "postal_code", "country", "url", "notes")}
-        added = attempt(lambda: VenueService.create(name=form.name.data, **fields), form)
+    if not form.is_submitted():
+        form.preselect_organization(request.args.get("organization_id", type=int))
+    elif form.validate():
+        added = attempt(lambda: VenueService.create(current_user, **form.values()), form)
+        if added and is_htmx():
+            flash(_("The venue “%(name)s” is added and chosen.", name=added.value.name),
+                  "success")
+            return dialog_done("events/manage/_venue_added.html", venue=added.value)
         if added:
             flash(_("The venue “%(name)s” is added: choose it in the Venue list.",
                     name=added.value.name), "success")
             return redirect(back, code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
-    return render_template("events/manage/venue.html", form=form, back=back), status
+    return render("events/manage/venue.html", "events/manage/_venue_dialog.html",
+                  form=form, back=back), status
 
 
 # --- The overview and status changes
