@@ -24,6 +24,7 @@ def policy(response) -> dict[str, str]:
     ("/healthz", 200),                # JSON
     ("/no-such-page", 404),           # an error page
     ("/static/css/app.css", 200),     # a static file
+    ("/favicon.ico", 200),
 ])
 def test_every_response_carries_the_security_headers(client, path, status):
     response = client.get(path)
@@ -69,6 +70,14 @@ def test_the_admin_panel_alone_also_allows_inline_script(app):
     assert policy(admin_page)["script-src"] == "'self' 'unsafe-inline'"
     assert policy(admin_page)["frame-ancestors"] == "'none'"
     assert policy(client.get("/account/profile"))["script-src"] == "'self'"
+
+
+def test_favicon_is_an_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+    assert response.data[:4] == b"\x00\x00\x01\x00"  # the ICO signature
+    assert 'rel="icon" href="/favicon.ico"' in client.get("/").get_data(as_text=True)
 
 
 # --- Every page of the site, as the demo's people see it, holds no inline script
