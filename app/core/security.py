@@ -45,12 +45,18 @@ def init_security_headers(app: Flask) -> None:
     app.extensions["talisman"] = talisman
     admin_policy = {**config["CONTENT_SECURITY_POLICY"], "script-src": "'self' 'unsafe-inline'"}
     for endpoint in admin_endpoints(app):
-        view = app.view_functions[endpoint]
-        # Talisman reads a view's own policy from an attribute of the view function; Flask-Admin
-        # registers bound methods, which take no attributes, hence the wrapper.
-        app.view_functions[endpoint] = talisman(content_security_policy=admin_policy)(
-            wraps(view)(lambda *args, _view=view, **kwargs: _view(*args, **kwargs))
-        )
+        set_view_options(app, talisman, endpoint, content_security_policy=admin_policy)
+    # A load balancer checks health over plain http, from inside: never redirect it.
+    set_view_options(app, talisman, "main.healthz", force_https=False)
+
+
+def set_view_options(app: Flask, talisman: Talisman, endpoint: str, **options) -> None:
+    """Talisman's options for one view. Talisman reads them from an attribute of the view
+    function; Flask-Admin registers bound methods, which take none, hence the wrapper."""
+    view = app.view_functions[endpoint]
+    app.view_functions[endpoint] = talisman(**options)(
+        wraps(view)(lambda *args, _view=view, **kwargs: _view(*args, **kwargs))
+    )
 
 
 def admin_endpoints(app: Flask) -> set[str]:

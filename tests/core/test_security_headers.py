@@ -58,6 +58,7 @@ def test_force_https_redirects_plain_http_for_that_app_only(app, make_app):
     assert response.status_code == 302
     assert response.headers["Location"] == "https://localhost/events?q=x"
     assert forced.get("/events", base_url="https://localhost").status_code == 200
+    assert forced.get("/healthz").status_code == 200  # the load balancer's plain-http check
     assert app.test_client().get("/events").status_code == 200  # each app its own settings
 
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from app.accounts.models import User
 from app.certificates.models import CertificateTemplate
+from app.demo import load_demo
 from app.extensions import db
 from app.organizations.services import OrganizationService
 from tests.conftest import create_user
@@ -45,6 +46,20 @@ def test_the_admin_panel_runs_its_scripts_under_the_policy(app, live_server, bro
     expect(page.locator("table.filters tr")).to_have_count(1)
     page.goto(base + "/admin/emailtemplate/new/")
     expect(page.get_by_label("Internal Name")).to_be_visible()
+
+    # Every view of the panel, with the demo's rows in its lists and forms.
+    with app.test_request_context():
+        load_demo()
+    page.goto(base + "/admin/")
+    views = sorted({href for href in page.locator("nav a[href^='/admin/']").evaluate_all(
+        "links => links.map(link => link.getAttribute('href'))")})
+    assert len(views) > 20
+    for view in views:
+        assert page.goto(base + view).ok, view
+        first_edit = page.locator("a[href*='/edit/?id=']").first
+        if first_edit.count():
+            first_edit.click()
+            expect(page.locator("form")).not_to_have_count(0)
 
 
 def test_site_behaviour_runs_from_the_static_script(app, live_server, browser_page):
