@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_areas(app)
     register_admin(app)
+    register_security_headers(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -97,6 +98,13 @@ def register_admin(app: Flask) -> None:
     from app.admin import register_admin as build_admin
 
     build_admin(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    """After the admin panel: its pages get a policy of their own."""
+    from app.core.security import init_security_headers
+
+    init_security_headers(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -49,6 +49,8 @@ ENV_SETTINGS = {
     "ZOOM_CLIENT_SECRET": str,
     "ZOOM_API_BASE": str,
     "ZOOM_OAUTH_BASE": str,
+    "FORCE_HTTPS": lambda v: v.lower() in ("1", "true", "yes"),
+    "HSTS_MAX_AGE": int,
 }
 
 
@@ -114,6 +116,25 @@ def defaults(instance_path: str) -> dict:
         "ZOOM_CLIENT_SECRET": "",
         "ZOOM_API_BASE": "https://api.zoom.us/v2",
         "ZOOM_OAUTH_BASE": "https://zoom.us",
+        # Security headers on every response (Flask-Talisman, app/core/security.py). Scripts
+        # and styles come only from this site's files: no inline script, style or handler
+        # (the admin panel also allows inline script). Images may also be data: URLs (the
+        # certificate preview); no page may be framed.
+        "CONTENT_SECURITY_POLICY": {
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "img-src": "'self' data:",
+            "object-src": "'none'",
+            "base-uri": "'self'",
+            "frame-ancestors": "'none'",
+        },
+        "REFERRER_POLICY": "strict-origin-when-cross-origin",
+        # Strict-Transport-Security is sent on https requests only (a TLS-terminating proxy
+        # says so with X-Forwarded-Proto). FORCE_HTTPS also redirects http to https: off by
+        # default, since the proxy usually does that and local runs and tests are plain http.
+        "HSTS_MAX_AGE": int(timedelta(days=365).total_seconds()),
+        "FORCE_HTTPS": False,
     }
 
 

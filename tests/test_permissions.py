@@ -36,6 +36,7 @@ ROLES = ("anonymous", "user", "admin")
 
 EXPECTED = {
     ("GET", "/"): (200, 200, 200),
+    ("GET", "/favicon.ico"): (200, 200, 200),
     ("GET", "/account/data.json"): (302, 200, 200),
     ("POST", "/account/delete"): (302, 422, 422),
     ("GET", "/account/privacy"): (302, 200, 200),

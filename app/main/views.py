@@ -1,9 +1,9 @@
-"""The home page and the health check."""
+"""The home page, the favicon and the health check."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 
 from app.extensions import db, limiter
 from app.jobs import redis_connection
@@ -14,6 +14,12 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def home():
     return render_template("main/home.html")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever a page links (PDFs, JSON, error pages too)."""
+    return current_app.send_static_file("favicon.ico")
 
 
 @bp.get("/healthz")

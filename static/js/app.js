@@ -39,3 +39,42 @@ document.body.addEventListener("dialog-done", function (event) {
     control.focus();
   }
 });
+
+// Behaviour that would otherwise be inline script, which the Content-Security-Policy refuses
+// (no onsubmit=, onclick=, hx-on or style="..." in the pages): declared with data attributes,
+// handled here once for the whole document, including content that htmx swaps in.
+
+// <form data-confirm="Delete this?">: asks before a plain (non-htmx) form is sent; htmx forms
+// use hx-confirm. Capture phase, so that a refusal stops the submit before anything sees it.
+document.addEventListener("submit", function (event) {
+  var form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);
+
+// <button data-dismiss>: closes the message (.alert) it sits in.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-dismiss]");
+  var alert = button && button.closest(".alert");
+  if (alert) alert.remove();
+});
+
+// <select data-clears="other-id">: a change empties the other field first (capture phase:
+// before htmx sends the form the change also triggers).
+document.addEventListener("change", function (event) {
+  var id = event.target.dataset && event.target.dataset.clears;
+  var other = id && document.getElementById(id);
+  if (other) other.value = "";
+}, true);
+
+// <div data-org-colour="#0b6e4f">: an organization's brand colour, as the --org-colour that
+// app.css uses (set through the DOM, which the policy allows; a style attribute it refuses).
+htmx.onLoad(function (root) {
+  var branded = root.matches("[data-org-colour]") ? [root] : [];
+  root.querySelectorAll("[data-org-colour]").forEach(function (element) { branded.push(element); });
+  branded.forEach(function (element) {
+    element.style.setProperty("--org-colour", element.dataset.orgColour);
+  });
+});

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from werkzeug.serving import make_server
 
 from tests.conftest import require
@@ -31,6 +32,43 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": CHROMIUM_ARGS,
         "headless": True,
     }
+
+
+# How Chromium reports a Content-Security-Policy violation, in the console or as an error
+# thrown by eval(): "Refused to execute inline script because it violates the following
+# Content Security Policy directive: ...".
+CSP_VIOLATION = ("Content Security Policy", "Refused to")
+
+
+def is_csp_violation(text: str) -> bool:
+    return any(marker in text for marker in CSP_VIOLATION)
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(monkeypatch):
+    """Every page a browser test opens, in any context, works under the site's
+    Content-Security-Policy: a violation (an inline script or handler, an inline style, an
+    eval) fails the test, listed with the page it happened on."""
+    violations: list[str] = []
+
+    def watch(context):
+        def on_console(message):
+            if message.type == "error" and is_csp_violation(message.text):
+                violations.append(f"{message.location.get('url')}: {message.text}")
+
+        def on_page_error(error):
+            if is_csp_violation(str(error.error)):
+                violations.append(f"{error.page.url if error.page else '?'}: {error.error}")
+
+        context.on("console", on_console)
+        context.on("weberror", on_page_error)
+        return context
+
+    new_context = Browser.new_context
+    monkeypatch.setattr(Browser, "new_context",
+                        lambda self, *args, **kwargs: watch(new_context(self, *args, **kwargs)))
+    yield violations
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

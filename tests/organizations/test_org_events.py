@@ -144,7 +144,7 @@ def test_an_org_event_page_shows_the_brand_and_a_settings_change_refreshes_it(ap
     assert response.status_code == 303
     page = visitor.get(f"/events/{slug}").get_data(as_text=True)
     assert "Organized by City Medics Trust" in page
-    assert "--org-colour: #0b6e4f" in page
+    assert 'data-org-colour="#0b6e4f"' in page  # app.js sets --org-colour from it
     assert f"/orgs/{org.slug}/logo?v=" in page
 
 
