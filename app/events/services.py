@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from app.accounts import tokens
 from app.accounts.models import User, check_timezone
 from app.accounts.services import AccountService
+from app.core.bounds import moment_in_range
 from app.core.errors import PermissionDenied, ValidationError
 from app.events.models import (
     CAPACITY_CHANGED_HOOKS,
@@ -47,6 +48,7 @@ ALLOWED_TAGS = {
     "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
 }
 MAX_SESSIONS_PER_SPEAKER_PER_DAY = 3  # seed 001
+OUT_OF_RANGE = _l("Choose a date from the years 1900 to 2999.")
 
 
 def render_markdown(source: str) -> str:
@@ -107,6 +109,10 @@ def check_details(details: EventDetails, event: Event | None = None) -> list[Val
         check_timezone(details.timezone)
     except ValidationError as error:
         problems.append(error)
+    for name in ("start_at", "end_at", "registration_opens_at", "registration_closes_at"):
+        moment = getattr(details, name)
+        if moment is not None and not moment_in_range(moment):
+            problems.append(ValidationError(OUT_OF_RANGE, field=name))
     if details.start_at and details.end_at and details.end_at <= details.start_at:
         problems.append(
             ValidationError(_l("The event must end after it starts."), field="end_at")
