@@ -19,6 +19,7 @@ from wtforms import DateField, DateTimeLocalField, IntegerField
 
 from app.core.bounds import INT32_MAX, MAX_DATE, MIN_DATE, date_in_range
 
+SEARCH_MAX = 100  # characters of a search read from the query string
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what the browser sends
 
 
@@ -125,6 +126,12 @@ def int_param(raw: str | None, default: int, *, minimum: int = 0,
     if len(digits) > 12:  # beyond any bound: no need to read it
         return minimum if text.startswith("-") else maximum
     return min(max(int(text), minimum), maximum)
+
+
+def text_param(raw: str | None, max_length: int = SEARCH_MAX) -> str:
+    """A search or name from the query string, stripped and cut to `max_length`: a longer
+    one finds nothing more, and a 100,000-character LIKE pattern is too much for SQLite."""
+    return (raw or "").strip()[:max_length].strip()
 
 
 def date_param(raw: str | None, label: str = "") -> date | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.cache import cached_value
-from app.core.fields import date_param, int_param
+from app.core.fields import date_param, int_param, text_param
 from app.core.types import utcnow
 from app.events.models import (
     Calendar,
@@ -90,8 +90,8 @@ class ListingFilters:
             errors.append(_("The “to” date is before the “from” date: showing from “from” on."))
             date_to = None
         return cls(
-            q=(args.get("q") or "").strip()[:100],
-            category=(args.get("category") or "").strip()[:200],
+            q=text_param(args.get("q")),
+            category=text_param(args.get("category"), 200),
             format=fmt,
             date_from=date_from,
             date_to=date_to,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.services import AccountService
 from app.core.errors import ValidationError
-from app.core.fields import int_param
+from app.core.fields import int_param, text_param
 from app.core.types import utcnow
 from app.events.models import CustomFieldType, Event, EventCustomField, EventRole
 from app.extensions import db
@@ -77,7 +77,7 @@ class RosterFilters:
             answer = ""
         page = int_param(args.get("page"), 1, minimum=1, maximum=MAX_PAGE)
         return cls(
-            q=(args.get("q") or "").strip()[:SEARCH_MAX],
+            q=text_param(args.get("q"), SEARCH_MAX),
             status=status,
             question=question,
             answer=answer,
