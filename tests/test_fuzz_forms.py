@@ -34,13 +34,23 @@ from hypothesis import strategies as st
 
 from app.accounts.models import User, UserCertification
 from app.certificates.models import CertificateTemplate
-from app.core.types import utcnow
-from app.events.models import CustomFieldType, EventCustomField, EventFormat, EventRole
+from app.events.models import (
+    CustomFieldType,
+    EventCustomField,
+    EventFormat,
+    EventRole,
+    RecurrenceFrequency,
+)
+from app.events.recurrence import RuleInput, set_rule
 from app.extensions import db
+from app.organizations.models import OrganizationMembership
+from app.organizations.permissions import OrgRole
 from app.organizations.services import OrganizationService
-from app.states import EventStatus
+from app.registrations.invitations import InvitationService
+from app.registrations.reminders import ReminderService
+from app.states import EventStatus, RegistrationStatus
 from tests.certificates.cpd_helpers import activity, requirement
-from tests.certificates.issuing_helpers import register
+from tests.certificates.issuing_helpers import attend, completed_event, register
 from tests.conftest import create_user, csrf_token, log_in
 from tests.factories import (
     CalendarFactory,
@@ -83,7 +93,6 @@ NOT_CRAWLED = {
     **{rule: BUTTON for rule in (
         "/events/<uuid:event_uuid>/attendance/<uuid:record_uuid>/ignore",
         "/events/<uuid:event_uuid>/attendance/<uuid:record_uuid>/match",
-        "/events/<uuid:event_uuid>/attendees/<uuid:registration_uuid>/promote",
         "/events/<uuid:event_uuid>/certificates/<uuid:registration_uuid>/decline",
         "/events/<uuid:event_uuid>/certificates/<uuid:registration_uuid>/issue",
         "/events/<uuid:event_uuid>/certificates/<uuid:registration_uuid>/revoke",
@@ -92,22 +101,9 @@ NOT_CRAWLED = {
         "/events/<uuid:event_uuid>/close",
         "/events/<uuid:event_uuid>/complete",
         "/events/<uuid:event_uuid>/reopen",
-        "/events/<uuid:event_uuid>/fields/<uuid:field_uuid>/move-down",
-        "/events/<uuid:event_uuid>/fields/<uuid:field_uuid>/move-up",
-        "/events/<uuid:event_uuid>/invitations/<uuid:invitation_uuid>/delete",
-        "/events/<uuid:event_uuid>/invitations/<uuid:invitation_uuid>/resend",
-        "/events/<uuid:event_uuid>/recurrence/delete",
-        "/events/<uuid:event_uuid>/reminders/<uuid:reminder_uuid>/delete",
-        "/events/<uuid:event_uuid>/sessions/<uuid:session_uuid>/speakers/<uuid:user_uuid>"
-        "/remove",
         "/events/<uuid:event_uuid>/zoom/<uuid:meeting_uuid>/retry",
         "/events/<uuid:event_uuid>/zoom/registrants/retry",
-        "/orgs/<slug>/invitations/<uuid:invitation_uuid>/cancel",
-        "/orgs/<slug>/invitations/<uuid:invitation_uuid>/resend",
         "/orgs/<slug>/leave",
-        "/orgs/<slug>/members/<uuid:membership_uuid>/remove",
-        "/orgs/<slug>/members/<uuid:membership_uuid>/role",
-        "/orgs/<slug>/transfer",
         "/registrations/<uuid:registration_uuid>/sessions/<uuid:session_uuid>/drop",
     )},
 }
@@ -296,25 +292,35 @@ def build_world(app):
     owner = create_user(app, email="owner@example.com", full_name="Olive Owner")
     with app.test_request_context():
         user = db.session.get(User, owner.id)
-        OrganizationService.create(user, name="Owner Org")
+        organization = OrganizationService.create(user, name="Owner Org")
+        member = UserFactory(full_name="Mo Member")
+        db.session.add(OrganizationMembership(organization=organization, user_id=member.id,
+                                              role=OrgRole.MEMBER))
+        OrganizationService.invite(organization, user, "newcomer@example.com", OrgRole.MEMBER)
         venue = VenueFactory()
         category = CategoryFactory(calendar=CalendarFactory(name="Cardiology"))
         published = EventFactory(organizer=user, format=EventFormat.HYBRID, venue=venue,
-                                 categories=[category])
+                                 categories=[category], capacity=1)
         draft = EventFactory(organizer=user, status=EventStatus.DRAFT, title="Draft event")
+        speaker = UserFactory(full_name="Sam Speaker")
         for event in (published, draft):
             for n in range(2):
                 SessionFactory(event=event, start_at=event.start_at + timedelta(hours=n),
                                end_at=event.start_at + timedelta(hours=n + 1))
-            db.session.add(EventCustomField(event=event, label="Dietary needs", position=1,
-                                            field_type=CustomFieldType.SHORT_TEXT))
-        speaker = UserFactory(full_name="Sam Speaker")
+            for n, label in enumerate(("Dietary needs", "Job title")):
+                db.session.add(EventCustomField(event=event, label=label, position=n + 1,
+                                                field_type=CustomFieldType.SHORT_TEXT))
         published.add_member(speaker, EventRole.SPEAKER)
+        db.session.flush()
+        published.sessions[0].add_speaker(speaker)
         register(published, "Ann Attendee")
-        past = EventFactory(organizer=user, status=EventStatus.COMPLETED, title="Past event",
-                            start_at=utcnow() - timedelta(days=9),
-                            end_at=utcnow() - timedelta(days=8))
-        register(past, "Pat Past")
+        register(published, "Wes Waiting", status=RegistrationStatus.WAITLISTED)
+        InvitationService.invite(published, user, "guest@example.com")
+        ReminderService.add(published, 60)
+        set_rule(draft, RuleInput(frequency=RecurrenceFrequency.WEEKLY, count=3))
+        past = completed_event(user, title="Past event")
+        for name in ("Pat Past", "Dee Done"):
+            attend(register(past, name), 100, past.sessions[0])
         other = EventFactory(title="Someone else's event", session_signup=True)
         SessionFactory(event=other)
         register(other, "Olive Owner", user=user)
@@ -358,6 +364,8 @@ def test_no_form_or_page_answers_5xx_or_half_writes(app, client):
                   if "POST" in rule.methods and not SKIPPED.search(rule.rule)}
     missing = post_rules - set(posted) - set(NOT_CRAWLED)
     assert not missing, f"no crawled page offers a form for: {sorted(missing)}"
+    stale = set(NOT_CRAWLED) & set(posted)
+    assert not stale, f"fuzzed now, remove from NOT_CRAWLED: {sorted(stale)}"
 
     cases = []
     tokens = {False: csrf_token(client, "/account/profile"), True: csrf_token(anonymous, "/login")}
