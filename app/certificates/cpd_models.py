@@ -17,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.bounds import date_in_range, shift_date
+from app.core.bounds import OUT_OF_RANGE, date_in_range, shift_date
 from app.core.errors import ValidationError
 from app.core.models import Model
 from app.core.templating import month_name
@@ -126,7 +126,7 @@ class CPDRequirement(Model):
             )
         for name, day in (("active_from", active_from), ("active_until", active_until)):
             if day and not date_in_range(day):
-                raise ValidationError(_("Choose a date from the years 1900 to 2999."), name)
+                raise ValidationError(OUT_OF_RANGE, name)
         if active_from and active_until and active_until < active_from:
             raise ValidationError(
                 _("The end date must not be before the start date."), "active_until"

@@ -13,10 +13,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
+from flask_babel import lazy_gettext as _l
 
 INT32_MAX = 2**31 - 1
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2999, 12, 31)
+OUT_OF_RANGE = _l("Choose a date from the years %(first)s to %(last)s.",
+                  first=MIN_DATE.year, last=MAX_DATE.year)
 # In UTC, whatever the timezone: a day's margin either side of the dates above.
 MIN_MOMENT = datetime.combine(MIN_DATE - timedelta(days=1), time.min, tzinfo=UTC)
 MAX_MOMENT = datetime.combine(MAX_DATE + timedelta(days=2), time.min, tzinfo=UTC)

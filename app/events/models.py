@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
-from app.core.bounds import moment_in_range
+from app.core.bounds import MAX_DATE, MIN_DATE, moment_in_range
 from app.core.errors import ValidationError
 from app.core.models import Model, NameSlugMixin, SlugMixin, SoftDeleteMixin, TimeRangeMixin
 from app.core.types import UTCDateTime, ValidatedJSON, enum_column, utcnow
@@ -403,8 +403,10 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
                 field="end_at",
             )
         if not (moment_in_range(new_start) and moment_in_range(new_end)):
-            raise ValidationError(_l("Choose a date from the years 1900 to 2999: the end "
-                                     "moves with the start."), field="start_at")
+            raise ValidationError(_l(
+                "Choose a date from the years %(first)s to %(last)s: the end moves with the "
+                "start.", first=MIN_DATE.year, last=MAX_DATE.year,
+            ), field="start_at")
         shift = new_start - self.start_at
         if not shift:
             return

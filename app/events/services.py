@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from app.accounts import tokens
 from app.accounts.models import User, check_timezone
 from app.accounts.services import AccountService
-from app.core.bounds import moment_in_range
+from app.core.bounds import OUT_OF_RANGE, moment_in_range
 from app.core.errors import PermissionDenied, ValidationError
 from app.events.models import (
     CAPACITY_CHANGED_HOOKS,
@@ -48,7 +48,6 @@ ALLOWED_TAGS = {
     "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
 }
 MAX_SESSIONS_PER_SPEAKER_PER_DAY = 3  # seed 001
-OUT_OF_RANGE = _l("Choose a date from the years 1900 to 2999.")
 
 
 def render_markdown(source: str) -> str:
