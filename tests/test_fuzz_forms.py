@@ -14,7 +14,7 @@ values of the wrong type, empty fields) and a valid CSRF token. Each answer must
 accepted post must leave the page the form lives on readable. Each GET page crawled is also
 opened with generated query strings (q, from, to, month, page...).
 
-FUZZ_EXAMPLES (default 8) sets the examples per form and per page; generation is
+FUZZ_EXAMPLES (default 5) sets the examples per form and per page; generation is
 derandomized, so a run is repeatable in CI. The number of cases run is printed.
 """
 
@@ -61,7 +61,7 @@ from tests.factories import (
     VenueFactory,
 )
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 FUZZ = settings(
     max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
