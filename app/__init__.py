@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_admin(app)
     register_security_headers(app)
     register_errorhandlers(app)
+    register_input_guard(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -111,6 +112,12 @@ def register_errorhandlers(app: Flask) -> None:
     from app.errors import register as register_error_pages
 
     register_error_pages(app)
+
+
+def register_input_guard(app: Flask) -> None:
+    from app.core.fields import register as refuse_nul_characters
+
+    refuse_nul_characters(app)
 
 
 def register_template_helpers(app: Flask) -> None:

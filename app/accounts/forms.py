@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     PasswordField,
     SelectField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.validators import ValidationError as WTFormsValidationError
 
 from app.accounts.passwords import MAX_LENGTH
+from app.core.fields import BoundedDateField
 
 
 def timezone_choices() -> list[SelectChoice]:
@@ -95,8 +95,8 @@ class CertificationForm(FlaskForm):
         description=_l("Its usual name, as sessions ask for it. For example: ACLS"),
     )
     issuer = StringField(_l("Issued by"), validators=[Optional(), Length(max=200)])
-    issued_on = DateField(_l("Issued on"), validators=[Optional()])
-    expires_on = DateField(
+    issued_on = BoundedDateField(_l("Issued on"), validators=[Optional()])
+    expires_on = BoundedDateField(
         _l("Expires on"), validators=[Optional()],
         description=_l("Leave empty if it does not expire."),
     )

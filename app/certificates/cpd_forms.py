@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
 from app.certificates.cpd_models import MAX_ROLLING_MONTHS, CPDPeriodKind, CPDRequirement
+from app.core.fields import BoundedDateField, BoundedIntegerField, bounded_int
 from app.core.urls import WebURLField
 
 MONTHS = (
@@ -39,20 +40,20 @@ class RequirementForm(FlaskForm):
     start_month = SelectField(
         _l("The year starts in"),
         choices=[(number, name) for number, name in enumerate(MONTHS, start=1)],
-        coerce=int,
+        coerce=bounded_int,
         default=1,
         description=_l("For a yearly period. January: the calendar year."),
     )
-    period_months = IntegerField(
+    period_months = BoundedIntegerField(
         _l("Months in a rolling period"),
-        validators=[Optional(), NumberRange(1, MAX_ROLLING_MONTHS)],
+        validators=[Optional()], minimum=1, maximum=MAX_ROLLING_MONTHS,
         default=12,
         description=_l("For a rolling period, e.g. 36 for three years."),
     )
-    active_from = DateField(_l("Counts from"), validators=[Optional()],
-                            description=_l("Optional: when this requirement began."))
-    active_until = DateField(_l("Counts until"), validators=[Optional()],
-                             description=_l("Optional: when it ends."))
+    active_from = BoundedDateField(_l("Counts from"), validators=[Optional()],
+                                   description=_l("Optional: when this requirement began."))
+    active_until = BoundedDateField(_l("Counts until"), validators=[Optional()],
+                                    description=_l("Optional: when it ends."))
 
     def values(self) -> dict:
         return {
@@ -82,7 +83,7 @@ class ActivityForm(FlaskForm):
         description=_l("For example: Annual conference of the British Cardiovascular Society"),
     )
     provider = StringField(_l("Provider"), validators=[Optional(), Length(max=200)])
-    completed_on = DateField(
+    completed_on = BoundedDateField(
         _l("Completed on"),
         validators=[InputRequired(_l("Enter the date you completed it."))],
     )

@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.bounds import OUT_OF_RANGE, date_in_range, shift_date
 from app.core.errors import ValidationError
 from app.core.models import Model
 from app.core.templating import month_name
@@ -123,6 +124,9 @@ class CPDRequirement(Model):
                 _("A rolling period lasts 1 to %(max)s months.", max=MAX_ROLLING_MONTHS),
                 "period_months",
             )
+        for name, day in (("active_from", active_from), ("active_until", active_until)):
+            if day and not date_in_range(day):
+                raise ValidationError(OUT_OF_RANGE, name)
         if active_from and active_until and active_until < active_from:
             raise ValidationError(
                 _("The end date must not be before the start date."), "active_until"
@@ -150,17 +154,21 @@ class CPDRequirement(Model):
         """The current period (back=0) or the one `back` periods before it, clipped to the
         active dates."""
         anchor = self.anchor(today)
+        # shift_date: far back, or from a date stored at the end of the calendar, a period
+        # stops at the calendar's first or last day instead of failing.
         if self.period_kind is CPDPeriodKind.ROLLING:
             # Both ends from the anchor, so that periods meet without gap or overlap even
             # when months are short (31 March back one month is 28 February).
-            end = anchor - relativedelta(months=self.period_months * back)
-            start = anchor - relativedelta(months=self.period_months * (back + 1)) + timedelta(
-                days=1
-            )
+            end = shift_date(anchor, relativedelta(months=-self.period_months * back))
+            start = shift_date(
+                anchor, relativedelta(months=-self.period_months * (back + 1))
+            ) + timedelta(days=1)
         else:
             year = anchor.year if anchor.month >= self.start_month else anchor.year - 1
-            start = date(year, self.start_month, 1) - relativedelta(years=back)
-            end = start + relativedelta(years=1) - timedelta(days=1)
+            first = date(max(year, 1), self.start_month, 1)
+            start = shift_date(first, relativedelta(years=-back))
+            end = shift_date(start, relativedelta(years=1))
+            end = end if end == date.max else end - timedelta(days=1)
         if self.active_from and start < self.active_from:
             start = self.active_from
         if self.active_until and end > self.active_until:

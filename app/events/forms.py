@@ -15,8 +15,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -24,9 +22,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.accounts.forms import timezone_choices
+from app.core.fields import (
+    BoundedDateTimeLocalField,
+    BoundedIntegerField,
+    bounded_int,
+    optional_bounded_int,
+)
 from app.core.urls import WebURLField
 from app.events.models import (
     Calendar,
@@ -39,13 +43,8 @@ from app.events.models import (
 from app.events.services import EventDetails
 from app.extensions import db
 
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
-
-
-def optional_int(value) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
+MAX_SEATS = 1_000_000  # an event's or a session's capacity
+MAX_SPEAKERS = 10_000
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -71,10 +70,9 @@ def to_local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
     return moment.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
 
 
-def local_field(label, required: bool = True, **kwargs) -> DateTimeLocalField:
+def local_field(label, required: bool = True, **kwargs) -> BoundedDateTimeLocalField:
     validators = [InputRequired()] if required else [Optional()]
-    formats = [LOCAL_FORMAT, LOCAL_FORMAT + ":%S"]
-    return DateTimeLocalField(label, format=formats, validators=validators, **kwargs)
+    return BoundedDateTimeLocalField(label, validators=validators, **kwargs)
 
 
 def enum_choices(enum_class, labels: dict) -> list[SelectChoice]:
@@ -123,18 +121,18 @@ class EventForm(FlaskForm):
         default=EventFormat.VIRTUAL.value, validators=[InputRequired()],
     )
     venue_id = SelectField(
-        _l("Venue"), coerce=optional_int, validators=[Optional()],
+        _l("Venue"), coerce=optional_bounded_int, validators=[Optional()],
         validate_choice=False,  # the event service says which venues are the user's to use
         description=_l("Needed for in-person and hybrid events."),
     )
-    capacity = IntegerField(
-        _l("Capacity"), validators=[Optional()],
+    capacity = BoundedIntegerField(
+        _l("Capacity"), validators=[Optional()], maximum=MAX_SEATS,
         description=_l("Leave empty for no limit."),
     )
     waitlist_enabled = BooleanField(_l("Offer a waitlist when the event is full"), default=True)
     session_signup = BooleanField(_l("Attendees pick their sessions"))
-    max_speakers = IntegerField(
-        _l("Maximum speakers"), validators=[Optional()],
+    max_speakers = BoundedIntegerField(
+        _l("Maximum speakers"), validators=[Optional()], maximum=MAX_SPEAKERS,
         description=_l("Leave empty for no limit."),
     )
     allow_parallel_sessions = BooleanField(_l("Allow parallel sessions"))
@@ -142,8 +140,9 @@ class EventForm(FlaskForm):
         _l("CPD credits"), default="0", validators=[Length(max=12)],
         description=_l("Credits an attendee earns for the whole event."),
     )
-    attendance_threshold = IntegerField(
-        _l("Attendance threshold (%)"), default=75, validators=[Optional()],
+    attendance_threshold = BoundedIntegerField(
+        _l("Attendance threshold (%)"), default=75, validators=[Optional()], maximum=100,
+        message=_l("The attendance threshold is a percentage from 0 to 100."),
         description=_l("The share of a session an attendee must be present for to count as "
                        "attended, from 0 to 100. Leave empty for 75."),
     )
@@ -159,14 +158,18 @@ class EventForm(FlaskForm):
         _l("Visibility"), choices=enum_choices(EventVisibility, VISIBILITY_LABELS),
         default=EventVisibility.PUBLIC.value, validators=[InputRequired()],
     )
-    calendar_id = SelectField(_l("Calendar"), coerce=optional_int, validators=[Optional()])
-    category_ids = SelectMultipleField(_l("Categories"), coerce=int, validators=[Optional()])
+    calendar_id = SelectField(
+        _l("Calendar"), coerce=optional_bounded_int, validators=[Optional()]
+    )
+    category_ids = SelectMultipleField(
+        _l("Categories"), coerce=bounded_int, validators=[Optional()]
+    )
     organization_id = SelectField(
-        _l("Organization"), coerce=optional_int, validators=[Optional()],
+        _l("Organization"), coerce=optional_bounded_int, validators=[Optional()],
         description=_l("Its members see the event; managers and above edit it."),
     )
     certificate_template_id = SelectField(
-        _l("Certificate template"), coerce=optional_int, validators=[Optional()],
+        _l("Certificate template"), coerce=optional_bounded_int, validators=[Optional()],
         description=_l("The design of this event's certificates."),
     )
 
@@ -338,12 +341,12 @@ class SessionForm(FlaskForm):
     )
     start_at = local_field(_l("Starts"))
     end_at = local_field(_l("Ends"))
-    capacity = IntegerField(
-        _l("Capacity"), validators=[Optional(), NumberRange(min=0)],
+    capacity = BoundedIntegerField(
+        _l("Capacity"), validators=[Optional()], maximum=MAX_SEATS,
         description=_l("Leave empty to use the event's capacity."),
     )
-    speaker_capacity = IntegerField(
-        _l("Speaker places"), validators=[Optional(), NumberRange(min=0)],
+    speaker_capacity = BoundedIntegerField(
+        _l("Speaker places"), validators=[Optional()], maximum=MAX_SPEAKERS,
         description=_l("Leave empty for no limit."),
     )
     required_certification = StringField(
@@ -433,7 +436,7 @@ class VenueForm(FlaskForm):
         description=_l("Access, parking, the entrance to use…"),
     )
     organization = SelectField(
-        _l("Who can choose it"), coerce=optional_int, validators=[Optional()],
+        _l("Who can choose it"), coerce=optional_bounded_int, validators=[Optional()],
         description=_l("An organization's venue is offered to its members who create events."),
     )
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import (
     validates,
 )
 
+from app.core.bounds import MAX_DATE, MIN_DATE, moment_in_range
 from app.core.errors import ValidationError
 from app.core.models import Model, NameSlugMixin, SlugMixin, SoftDeleteMixin, TimeRangeMixin
 from app.core.templating import datetime_long
@@ -475,6 +476,11 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
                    "start."),
                 field="end_at",
             )
+        if not (moment_in_range(new_start) and moment_in_range(new_end)):
+            raise ValidationError(_l(
+                "Choose a date from the years %(first)s to %(last)s: the end moves with the "
+                "start.", first=MIN_DATE.year, last=MAX_DATE.year,
+            ), field="start_at")
         shift = new_start - self.start_at
         if not shift:
             return

@@ -20,6 +20,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.cache import cached_value
+from app.core.fields import date_param, int_param, text_param
 from app.core.types import utcnow
 from app.events.models import (
     Calendar,
@@ -72,31 +73,25 @@ class ListingFilters:
         errors = []
 
         def read_date(name: str, label: str) -> date | None:
-            raw = (args.get(name) or "").strip()
-            if not raw:
-                return None
             try:
-                return date.fromisoformat(raw)
-            except ValueError:
-                errors.append(_("“%(value)s” is not a date (%(label)s).", value=raw, label=label))
+                return date_param(args.get(name), label)
+            except ValueError as error:
+                errors.append(str(error.args[0]))
                 return None
 
         try:
             fmt = EventFormat(args.get("format")) if args.get("format") else None
         except ValueError:
             fmt, _ignored = None, errors.append(_("Choose a format from the list."))
-        try:
-            page = min(max(int(args.get("page", 1)), 1), MAX_PAGE)
-        except ValueError:
-            page = 1
+        page = int_param(args.get("page"), 1, minimum=1, maximum=MAX_PAGE)
         date_from = read_date("from", _("from"))
         date_to = read_date("to", _("to"))
         if date_from and date_to and date_to < date_from:
             errors.append(_("The “to” date is before the “from” date: showing from “from” on."))
             date_to = None
         return cls(
-            q=(args.get("q") or "").strip()[:100],
-            category=(args.get("category") or "").strip()[:200],
+            q=text_param(args.get("q")),
+            category=text_param(args.get("category"), 200),
             format=fmt,
             date_from=date_from,
             date_to=date_to,

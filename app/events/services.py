@@ -18,6 +18,7 @@ from app.accounts import tokens
 from app.accounts.models import User, check_timezone
 from app.accounts.services import AccountService
 from app.core import privacy
+from app.core.bounds import OUT_OF_RANGE, moment_in_range
 from app.core.errors import PermissionDenied, ValidationError
 from app.events.models import (
     CAPACITY_CHANGED_HOOKS,
@@ -111,6 +112,10 @@ def check_details(
         check_timezone(details.timezone)
     except ValidationError as error:
         problems.append(error)
+    for name in ("start_at", "end_at", "registration_opens_at", "registration_closes_at"):
+        moment = getattr(details, name)
+        if moment is not None and not moment_in_range(moment):
+            problems.append(ValidationError(OUT_OF_RANGE, field=name))
     if details.start_at and details.end_at and details.end_at <= details.start_at:
         problems.append(
             ValidationError(_l("The event must end after it starts."), field="end_at")

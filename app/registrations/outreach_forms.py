@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, Optional
 
+from app.core.fields import BoundedIntegerField
 from app.registrations.invitations import MAX_PER_PASTE
 from app.registrations.reminders import DAY, HOUR, MINUTE
 
@@ -42,9 +43,8 @@ class ReminderForm(FlaskForm):
         ],
         validators=[DataRequired(_l("Choose when the reminder goes out."))],
     )
-    amount = IntegerField(
-        _l("How long before"), validators=[Optional(), NumberRange(
-            min=1, max=100_000, message=_l("Enter a whole number from 1 to 100000."))],
+    amount = BoundedIntegerField(
+        _l("How long before"), validators=[Optional()], minimum=1, maximum=100_000,
         render_kw={"min": 1, "inputmode": "numeric"},
     )
     unit = SelectField(_l("Unit"), choices=[(key, label) for key, _, label in UNITS],

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.services import AccountService
 from app.core.errors import ValidationError
+from app.core.fields import int_param, text_param
 from app.core.types import utcnow
 from app.events.models import CustomFieldType, Event, EventCustomField, EventRole
 from app.extensions import db
@@ -74,12 +75,9 @@ class RosterFilters:
         ):
             errors.append(_("Choose an answer from the list."))
             answer = ""
-        try:
-            page = min(max(int(args.get("page", 1)), 1), MAX_PAGE)
-        except ValueError:
-            page = 1
+        page = int_param(args.get("page"), 1, minimum=1, maximum=MAX_PAGE)
         return cls(
-            q=(args.get("q") or "").strip()[:SEARCH_MAX],
+            q=text_param(args.get("q"), SEARCH_MAX),
             status=status,
             question=question,
             answer=answer,

@@ -271,7 +271,7 @@ def test_bad_rules_are_refused_with_clear_messages(app, client):
     path = f"/events/{event_uuid}/recurrence"
     start = in_days(3).date()
     cases = [
-        ({"frequency": "weekly", "interval": "0"}, "Repeat every 1 to 999"),
+        ({"frequency": "weekly", "interval": "0"}, "Enter a whole number from 1 to 999."),
         ({"frequency": "weekly", "interval": "1", "count": "3",
           "until": (start + timedelta(30)).isoformat()}, "not both"),
         ({"frequency": "weekly", "interval": "1", "until": (start - timedelta(1)).isoformat()},

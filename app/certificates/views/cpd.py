@@ -23,6 +23,7 @@ from app.certificates.cpd_forms import ActivityForm, RequirementForm
 from app.certificates.cpd_models import CPDActivity, CPDRequirement
 from app.certificates.cpd_report import report_csv, report_pdf
 from app.certificates.views import bp
+from app.core.fields import int_param
 from app.core.forms import FORM_ERROR_STATUS, attempt
 from app.core.htmx import redirect_to, render
 from app.extensions import db
@@ -30,8 +31,7 @@ from app.extensions import db
 
 def _back_arg() -> int:
     """`?back=N`: how many periods before the current one (bad values mean the current)."""
-    value = request.args.get("back", "0")
-    return int(value) if value.isdigit() and len(value) < 4 else 0
+    return int_param(request.args.get("back"), 0, maximum=999)
 
 
 def _tracker_page(requirement_form=None, activity_form=None, status: int = 200):

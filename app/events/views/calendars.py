@@ -17,11 +17,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, widgets
+from wtforms import SelectField, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Optional
 
+from app.core.bounds import MAX_DATE, MIN_DATE
 from app.core.cache import cache_page
+from app.core.fields import BoundedDateField, BoundedIntegerField, bounded_int, month_param
 from app.core.forms import FORM_ERROR_STATUS, attempt, show_error
 from app.core.htmx import redirect_to
 from app.core.types import utcnow
@@ -85,14 +87,6 @@ def calendar_list():
     return render_template("events/calendars/list.html", calendars=queries.calendars_with_counts())
 
 
-def _month(raw: str | None, today: date) -> date:
-    try:
-        year, month = (int(part) for part in (raw or "").split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
-
-
 @bp.get("/calendars/<slug>")
 @cache_page()
 def calendar_detail(slug: str):
@@ -106,7 +100,8 @@ def calendar_detail(slug: str):
             "events/calendars/show.html", calendar=calendar, view="list",
             occurrences=occurrences[:LIST_LIMIT], list_days=LIST_DAYS,
         )
-    month = _month(request.args.get("month"), now.astimezone(zone).date())
+    # A month that cannot be read, or outside the supported years, shows the current one.
+    month = month_param(request.args.get("month")) or now.astimezone(zone).date().replace(day=1)
     weeks = calendar_module.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     grid_start, grid_end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
     # A day's worth of margin either side: each occurrence is then placed on its local day.
@@ -117,8 +112,10 @@ def calendar_detail(slug: str):
     for occurrence in expand(events, window_start, window_end):
         if grid_start <= occurrence.local_day < grid_end:
             by_day.setdefault(occurrence.local_day, []).append(occurrence)
-    previous_month = (month - timedelta(days=1)).replace(day=1)
-    next_month = (month + timedelta(days=32)).replace(day=1)
+    # No link out of the supported years (the grid's margins above stay inside them too).
+    previous_month = (month - timedelta(days=1)).replace(day=1) if month > MIN_DATE else None
+    last_month = MAX_DATE.replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1) if month < last_month else None
     return render_template(
         "events/calendars/show.html", calendar=calendar, view="month", month=month,
         weeks=weeks, by_day=by_day, today=now.astimezone(zone).date(),
@@ -162,15 +159,15 @@ class RecurrenceForm(FlaskForm):
         ],
         default=RecurrenceFrequency.WEEKLY.value,
     )
-    interval = IntegerField(
+    interval = BoundedIntegerField(
         _l("Every"),
         default=1,
-        validators=[Optional()],
+        validators=[Optional()], minimum=1, maximum=MAX_INTERVAL,
         description=_l("1 means every day, week, month or year; 2 every other one, and so on."),
     )
     weekdays = MultiCheckboxField(
         _l("On these days (weekly only)"),
-        coerce=int,
+        coerce=bounded_int,
         choices=[
             SelectChoice(number, name)
             for number, name in enumerate((
@@ -181,13 +178,13 @@ class RecurrenceForm(FlaskForm):
         validators=[Optional()],
         description=_l("Leave all unticked to repeat on the day of the first occurrence."),
     )
-    until = DateField(
+    until = BoundedDateField(
         _l("Ends on"), validators=[Optional()],
         description=_l("The last day an occurrence may start, in the event's timezone."),
     )
-    count = IntegerField(
+    count = BoundedIntegerField(
         _l("Or ends after this many occurrences"),
-        validators=[Optional(), NumberRange(min=1, max=MAX_COUNT)],
+        validators=[Optional()], minimum=1, maximum=MAX_COUNT,
         description=_l("Give an end date or a number, not both. Leave both empty to repeat "
                        "with no end."),
     )

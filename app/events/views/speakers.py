@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import User
+from app.core.fields import text_param
 from app.core.forms import FORM_ERROR_STATUS, attempt
 from app.core.htmx import is_htmx, render
 from app.events.models import Event, EventSession
@@ -90,7 +91,7 @@ def commit_or_refuse(event: Event, action, success: str):
 @login_required
 def manage_speakers(event_uuid: uuid.UUID):
     event = load_event(event_uuid, EventPermission.MANAGE_SPEAKERS)
-    q = request.args.get("q", "").strip()
+    q = text_param(request.args.get("q"))
     context = board(event, q=q, candidates=SpeakerService.find_candidates(event, q))
     context["invite_form"] = InviteSpeakerForm(context["sessions"], formdata=None)
     return render_template(PAGE, min_length=MIN_SEARCH_LENGTH, **context)
@@ -100,7 +101,7 @@ def manage_speakers(event_uuid: uuid.UUID):
 @login_required
 def search_speakers(event_uuid: uuid.UUID):
     event = load_event(event_uuid, EventPermission.MANAGE_SPEAKERS)
-    q = request.args.get("q", "").strip()
+    q = text_param(request.args.get("q"))
     if not is_htmx():
         return redirect(url_for("events.manage_speakers", event_uuid=event.uuid, q=q or None))
     return render(

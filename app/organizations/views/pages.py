@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.forms import EmptyForm
 from app.accounts.models import User
+from app.core.fields import int_param
 from app.core.forms import FORM_ERROR_STATUS, attempt
 from app.core.storage import InvalidKey, get_storage
 from app.extensions import db
@@ -138,7 +139,7 @@ def _uuid_or_none(value: str):
 @login_required
 def activity(slug: str):
     organization, role = load_organization(slug, OrgPermission.VIEW_ACTIVITY)
-    page = request.args.get("page", 1, type=int) or 1
+    page = int_param(request.args.get("page"), 1, minimum=1, maximum=10_000)
     rows, has_next = queries.activity_page(organization, page)
     return render_template("organizations/activity.html", organization=organization,
                            role=role, rows=rows, page=page, has_next=has_next)
