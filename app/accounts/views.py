@@ -108,7 +108,8 @@ def resend_verification():
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
                key_func=_login_account_key, deduct_when=_login_failed)
 def login():
-    next_url = safe_next_url(request.values.get("next"), url_for("main.home"))
+    # The dashboard, not the home page: it is where one's events are and new ones start.
+    next_url = safe_next_url(request.values.get("next"), url_for("events.dashboard"))
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
@@ -130,7 +131,11 @@ def login():
             db.session.commit()
             result.user._login_token = result.token
             login_user(result.user, remember=form.remember.data)
-            flash(_("Welcome back, %(name)s.", name=result.user.display_name), "success")
+            if result.is_first_login:
+                flash(_("Welcome to Convene, %(name)s. Create your first event, or find one to "
+                        "attend.", name=result.user.display_name), "success")
+            else:
+                flash(_("Welcome back, %(name)s.", name=result.user.display_name), "success")
             return redirect(next_url, code=303)
     status = FORM_ERROR_STATUS if form.errors or form.form_errors else 200
     return render_template(
