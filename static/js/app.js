@@ -16,3 +16,22 @@ document.body.addEventListener("htmx:responseError", function (event) {
     : "That did not work (error " + event.detail.xhr.status + "). Reload the page and try again.";
   flashes.replaceChildren(alert);
 });
+
+// firsthour: timezone fields marked data-suggest-browser-timezone (a form's first showing,
+// e.g. sign-up) select the browser's own zone while they still hold their default value.
+htmx.onLoad(function (root) {
+  var zone;
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (error) {
+    return;
+  }
+  if (!zone) return;
+  root.querySelectorAll("select[data-suggest-browser-timezone]").forEach(function (select) {
+    if (select.value !== select.dataset.suggestBrowserTimezone) return;
+    var offered = Array.prototype.some.call(select.options, function (option) {
+      return option.value === zone;
+    });
+    if (offered) select.value = zone;
+  });
+});
