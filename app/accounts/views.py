@@ -180,14 +180,23 @@ def reset_password(token: str):
         return render_template(
             "accounts/invalid_link.html", message=error.message, kind="reset", form=EmailForm()
         ), 400
+    # A guest's account has no password yet: the same link chooses its first one.
+    is_first_password = not user.has_password
     form = ResetPasswordForm()
+    if is_first_password:
+        form.password.label.text = _("Password")
     new_password = lambda: AccountService.reset_password(token, form.password.data)  # noqa: E731
     if form.validate_on_submit() and attempt(new_password, form):
         logout_user()
-        flash(_("Your password is changed. Log in with your new password."), "success")
+        if is_first_password:
+            flash(_("Your password is saved. Log in with it."), "success")
+        else:
+            flash(_("Your password is changed. Log in with your new password."), "success")
         return redirect(url_for("accounts.login"), code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
-    return render_template("accounts/reset_password.html", form=form, user=user), status
+    return render_template(
+        "accounts/reset_password.html", form=form, user=user, is_first_password=is_first_password
+    ), status
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])
