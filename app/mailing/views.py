@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import nh3
 from flask import Blueprint, abort, current_app, render_template, url_for
 from markupsafe import Markup, escape
 
@@ -49,6 +50,13 @@ def linkify(text: str) -> Markup:
     return Markup("").join(parts)
 
 
+def _framed(html: str) -> str:
+    """The HTML part for a sandboxed frame's srcdoc: cleaned of scripts, handlers and inline
+    styles (the frame inherits the page's Content-Security-Policy, which refuses them), with
+    its links opening in a new tab."""
+    return '<base target="_blank">' + nh3.clean(html)
+
+
 @bp.get("/")
 def outbox():
     return render_template("mailing/outbox.html", messages=_backend().list_messages())
@@ -66,7 +74,6 @@ def outbox_message(name: str):
         message=message,
         sent_at=FileBackend.sent_at(name),
         text=linkify(text.get_content()) if text is not None else None,
-        # Shown in a sandboxed frame (no scripts); its links open in a new tab.
-        html='<base target="_blank">' + html.get_content() if html is not None else None,
+        html=_framed(html.get_content()) if html is not None else None,
         attachments=[part.get_filename() or "" for part in message.iter_attachments()],
     )
