@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The app reads PORT too: without SITE_URL, its links (emails, PDFs, QR codes) use this port.
+export PORT
 export FLASK_APP := wsgi.py
 
 .PHONY: run test setup db demo lint worker tick translations clean

@@ -21,6 +21,7 @@ ENV_SETTINGS = {
     "DATABASE_URL": str,
     "REDIS_URL": str,
     "SITE_URL": str,
+    "PORT": int,
     "SERVER_NAME": str,
     "PREFERRED_URL_SCHEME": str,
     "MAIL_BACKEND": str,
@@ -69,7 +70,9 @@ def defaults(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'convene.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "REDIS_URL": None,
-        "SITE_URL": "http://127.0.0.1:5000",
+        # Unset: http://127.0.0.1:PORT, the address `make run` serves (required in production).
+        "SITE_URL": None,
+        "PORT": 5000,
         "MAIL_BACKEND": "file",
         "MAIL_DEFAULT_SENDER": "Convene <no-reply@convene.local>",
         "MAIL_DIR": str(Path(instance_path) / "mail"),
@@ -178,6 +181,7 @@ def finish_config(app: Flask) -> None:
             raise ConfigError("SECRET_KEY must be set in production (CONVENE_ENV=production).")
         config["SECRET_KEY"] = local_secret_key(app.instance_path)
     check_encryption_keys(app)
+    config["SITE_URL"] = site_url(app)
     if not production and not config.get("ZOOM_WEBHOOK_SECRET_TOKEN"):
         # Development only, so that `flask zoom simulate` can sign for a local server. There is
         # no default in production: unset, POST /webhooks/zoom accepts nothing.
@@ -206,6 +210,24 @@ def finish_config(app: Flask) -> None:
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
+
+
+def site_url(app: Flask) -> str:
+    """The public address every absolute link is built on (emails, PDFs, QR codes, feeds).
+
+    In production it must be given: a guess would put a wrong address in every email. Locally
+    it follows the port served (`make run PORT=5201` sets PORT), so links lead back to it.
+    """
+    url = str(app.config.get("SITE_URL") or "").strip()
+    if not url:
+        if is_production(app):
+            raise ConfigError(
+                "SITE_URL must be set in production (CONVENE_ENV=production): the public "
+                "address of the site, for example https://events.example.org, used in the "
+                "links of emails, certificates and calendar files."
+            )
+        url = f"http://127.0.0.1:{app.config['PORT']}"
+    return url.rstrip("/")
 
 
 def check_encryption_keys(app: Flask) -> None:

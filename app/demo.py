@@ -356,7 +356,9 @@ def demo_cli():
 @demo_cli.command("load")
 def load_command():
     """Load demo data (safe to run again: existing rows are kept)."""
+    from app.core.urls import external_url
+
     lines = load_demo()
-    click.echo("Demo data is loaded. Log in at http://127.0.0.1:5000/login with:")
+    click.echo(f"Demo data is loaded. Log in at {external_url('accounts.login')} with:")
     for line in lines:
         click.echo(line)

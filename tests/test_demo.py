@@ -51,3 +51,15 @@ def test_demo_data_has_a_completed_course_with_certificates_to_issue(ctx):
     assert db.session.scalar(
         sa.select(sa.func.count(Event.id)).where(Event.title == "Resuscitation refresher")
     ) == 1
+
+
+def test_the_demo_login_hint_names_the_port_served(make_app, monkeypatch):
+    """`make run PORT=5201` loads the demo with PORT=5201: the hint must not say :5000."""
+    monkeypatch.setenv("PORT", "5201")
+    app = make_app(SITE_URL=None)
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+
+    assert result.exit_code == 0, result.output
+    assert "Log in at http://127.0.0.1:5201/login with:" in result.output
+    assert ":5000" not in result.output

@@ -28,6 +28,7 @@ SAMPLES = {
     "field_uuid": str(uuid.uuid4()),
     "user_uuid": str(uuid.uuid4()),
     "cert_uuid": str(uuid.uuid4()),
+    "name": "20261207T000000000000-no-such-message.eml",
 }
 for _table in ROUTE_TABLES:
     SAMPLES.update(_table.SAMPLES)
@@ -106,6 +107,9 @@ EXPECTED = {
     ("GET", "/verify-email/<token>"): (400, 400, 400),
     ("POST", "/verify-email/resend"): (303, 303, 303),
     ("POST", "/logout"): (302, 303, 303),
+    # The local outbox (app/mailing/views.py): a development site on this machine only.
+    ("GET", "/dev/outbox/"): (200, 200, 200),
+    ("GET", "/dev/outbox/<name>"): (404, 404, 404),
     # Public event pages, calendars and feeds (app/events/views/public.py, calendars.py)
     ("GET", "/events/<slug>"): (404, 404, 404),
     ("GET", "/events/<slug>.ics"): (404, 404, 404),

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
-    SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.validators import ValidationError as WTFormsValidationError
 
 from app.accounts.passwords import MAX_LENGTH
 from app.core.fields import BoundedDateField
-
-
-def timezone_choices() -> list[SelectChoice]:
-    return [SelectChoice(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+from app.core.timezones import TimezoneField
 
 
 class SignUpForm(FlaskForm):
@@ -34,11 +27,7 @@ class SignUpForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
         description=_l("At least 10 characters. A few unusual words make a strong password."),
     )
-    timezone = SelectField(_l("Timezone"), default="UTC")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
+    timezone = TimezoneField(_l("Timezone"), default="UTC", suggest_browser=True)
 
 
 class LoginForm(FlaskForm):
@@ -70,11 +59,7 @@ class ProfileForm(FlaskForm):
         description=_l("Post-nominal letters, for example: MD, FRCP"),
     )
     bio = TextAreaField(_l("Bio"), validators=[Length(max=5000)])
-    timezone = SelectField(_l("Timezone"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
+    timezone = TimezoneField(_l("Timezone"))
 
 
 class DeleteAccountForm(FlaskForm):

@@ -33,6 +33,7 @@ class LoginResult:
     user: User
     session: UserSession
     token: str
+    is_first_login: bool = False  # the account's first login ever: greet, don't "welcome back"
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -146,9 +147,10 @@ class AccountService:
         if refusal:
             raise LoginError(refusal, resend_verification=user.status == UserStatus.UNVERIFIED)
         session, token = UserSession.start(user, user_agent=user_agent, ip_address=ip_address)
+        is_first_login = user.last_login_at is None
         user.last_login_at = utcnow()
         db.session.flush()
-        return LoginResult(user, session, token)
+        return LoginResult(user, session, token, is_first_login)
 
     @staticmethod
     def request_password_reset(email: str) -> None:

@@ -108,7 +108,8 @@ def resend_verification():
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
                key_func=_login_account_key, deduct_when=_login_failed)
 def login():
-    next_url = safe_next_url(request.values.get("next"), url_for("main.home"))
+    # The dashboard, not the home page: it is where one's events are and new ones start.
+    next_url = safe_next_url(request.values.get("next"), url_for("events.dashboard"))
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
@@ -130,7 +131,11 @@ def login():
             db.session.commit()
             result.user._login_token = result.token
             login_user(result.user, remember=form.remember.data)
-            flash(_("Welcome back, %(name)s.", name=result.user.display_name), "success")
+            if result.is_first_login:
+                flash(_("Welcome to Convene, %(name)s. Create your first event, or find one to "
+                        "attend.", name=result.user.display_name), "success")
+            else:
+                flash(_("Welcome back, %(name)s.", name=result.user.display_name), "success")
             return redirect(next_url, code=303)
     status = FORM_ERROR_STATUS if form.errors or form.form_errors else 200
     return render_template(
@@ -175,14 +180,23 @@ def reset_password(token: str):
         return render_template(
             "accounts/invalid_link.html", message=error.message, kind="reset", form=EmailForm()
         ), 400
+    # A guest's account has no password yet: the same link chooses its first one.
+    is_first_password = not user.has_password
     form = ResetPasswordForm()
+    if is_first_password:
+        form.password.label.text = _("Password")
     new_password = lambda: AccountService.reset_password(token, form.password.data)  # noqa: E731
     if form.validate_on_submit() and attempt(new_password, form):
         logout_user()
-        flash(_("Your password is changed. Log in with your new password."), "success")
+        if is_first_password:
+            flash(_("Your password is saved. Log in with it."), "success")
+        else:
+            flash(_("Your password is changed. Log in with your new password."), "success")
         return redirect(url_for("accounts.login"), code=303)
     status = FORM_ERROR_STATUS if form.errors else 200
-    return render_template("accounts/reset_password.html", form=form, user=user), status
+    return render_template(
+        "accounts/reset_password.html", form=form, user=user, is_first_password=is_first_password
+    ), status
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])

@@ -24,13 +24,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.accounts.forms import timezone_choices
 from app.core.fields import (
     BoundedDateTimeLocalField,
     BoundedIntegerField,
     bounded_int,
     optional_bounded_int,
 )
+from app.core.timezones import TimezoneField
 from app.core.urls import WebURLField
 from app.events.models import (
     Calendar,
@@ -110,7 +110,7 @@ class EventForm(FlaskForm):
         _l("Description"), validators=[Length(max=50_000)],
         description=_l("Markdown: **bold**, *italic*, lists, links and tables."),
     )
-    timezone = SelectField(
+    timezone = TimezoneField(
         _l("Event timezone"), default="UTC", validate_choice=False,
         description=_l("Start, end and registration times are in this timezone."),
     )
@@ -175,7 +175,6 @@ class EventForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
         self.organization_id.choices = organization_choices()
         self.certificate_template_id.choices = certificate_template_choices()
         self.venue_id.choices = venue_choices()

@@ -269,14 +269,15 @@ def zoom_cli():
 
 @zoom_cli.command("simulate")
 @click.argument("event_uuid", type=click.UUID)
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
-              help="The running server that receives the webhooks.")
+@click.option("--url", default=None,
+              help="The running server that receives the webhooks (default: SITE_URL).")
 @click.option("--recording", is_flag=True,
               help="Also send recording.completed: the event page then lists a recording.")
 def simulate_command(event_uuid, url: str, recording: bool):
     """Send signed Zoom webhooks for an event's meetings to a running server."""
     from app.events.models import Event
 
+    url = url or current_app.config["SITE_URL"]
     event = db.session.scalar(sa.select(Event).where(Event.uuid == event_uuid))
     if event is None:
         raise click.ClickException(f"no event {event_uuid}")

@@ -78,3 +78,22 @@ htmx.onLoad(function (root) {
     element.style.setProperty("--org-colour", element.dataset.orgColour);
   });
 });
+
+// firsthour: timezone fields marked data-suggest-browser-timezone (a form's first showing,
+// e.g. sign-up) select the browser's own zone while they still hold their default value.
+htmx.onLoad(function (root) {
+  var zone;
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (error) {
+    return;
+  }
+  if (!zone) return;
+  root.querySelectorAll("select[data-suggest-browser-timezone]").forEach(function (select) {
+    if (select.value !== select.dataset.suggestBrowserTimezone) return;
+    var offered = Array.prototype.some.call(select.options, function (option) {
+      return option.value === zone;
+    });
+    if (offered) select.value = zone;
+  });
+});

@@ -16,7 +16,7 @@ def attempt(client, email, password):
 def test_log_in_and_out(app, client):
     user = create_user(app, email="ada@example.com", full_name="Ada Lovelace")
     response = log_in(client, "ada@example.com")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/dashboard"
     assert "Ada Lovelace" in client.get("/").get_data(as_text=True)
 
     with app.app_context():
@@ -40,7 +40,35 @@ def test_next_parameter_is_followed_only_within_the_site(app, client):
     other = app.test_client()
     data["next"] = "https://evil.example.net/"
     response = post_form(other, "/login", data)
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_the_first_login_lands_on_the_dashboard_with_a_welcome(app, client):
+    create_user(app, email="ada@example.com", full_name="Ada Lovelace")
+
+    first = log_in(client, "ada@example.com")
+    dashboard = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert first.headers["Location"] == "/dashboard"
+    assert "Welcome to Convene, Ada Lovelace." in dashboard
+    assert 'href="/events/new"' in dashboard
+
+    post_form(client, "/logout", page="/dashboard")
+    again = client.get(log_in(client, "ada@example.com").headers["Location"])
+    assert "Welcome back, Ada Lovelace." in again.get_data(as_text=True)
+    assert "Welcome to Convene" not in again.get_data(as_text=True)
+
+
+def test_logged_in_the_home_page_and_the_listing_offer_to_create_an_event(app, client):
+    create_user(app, email="ada@example.com")
+    for path in ("/", "/events"):
+        assert 'href="/events/new"' not in client.get(path).get_data(as_text=True)
+
+    log_in(client, "ada@example.com")
+
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/events/new"' in home and 'href="/dashboard"' in home
+    assert "Go to my account" not in home
+    assert 'href="/events/new"' in client.get("/events").get_data(as_text=True)
 
 
 def test_wrong_password_and_unknown_email_get_the_same_message(app, client):

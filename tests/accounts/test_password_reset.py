@@ -98,3 +98,33 @@ def test_deactivated_accounts_get_no_link(app, client):
     assert read_mail(app) == []
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 0
+
+
+def test_a_guest_chooses_a_first_password_not_a_new_one(app, client):
+    """The link a guest registration emails opens the same page as a reset: for an account
+    without a password it asks for "your password"."""
+    from tests.registrations.test_attend import make_event, register
+
+    event = make_event(app, title="Open day")
+    register(client, event.slug, {"full_name": "Gus Guest", "email": "gus@example.com"})
+    [mail] = [m for m in read_mail(app) if "password" in m["Subject"].lower()]
+    link = link_in(mail, "/reset-password/")
+
+    page = client.get(link).get_data(as_text=True)
+    assert "<h1>Choose your password</h1>" in page
+    assert "new password" not in page.lower()
+
+    done = post_form(client, link, {"password": NEW_PASSWORD})
+    assert "Your password is saved." in client.get(done.headers["Location"]).get_data(
+        as_text=True)
+    log_in(app.test_client(), "gus@example.com", NEW_PASSWORD)
+
+
+def test_someone_with_a_password_chooses_a_new_one(app, client):
+    create_user(app, email="ada@example.com")
+    ask_for_reset(client, "ada@example.com")
+
+    page = client.get(link_in(read_mail(app)[0], "/reset-password/")).get_data(as_text=True)
+
+    assert "<h1>Choose a new password</h1>" in page
+    assert "Save my new password" in page

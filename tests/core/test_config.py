@@ -36,6 +36,9 @@ def configured(instance_path, overrides: dict | None = None, files: dict | None 
 # --- Production safety
 
 KEY = "x" * 43 + "="  # a well-formed Fernet key
+PRODUCTION = {
+    "CONVENE_ENV": "production", "ENCRYPTION_KEYS": KEY, "SITE_URL": "https://events.example.org",
+}
 
 
 @pytest.mark.parametrize("secret", [None, "", "   "])
@@ -58,6 +61,7 @@ def test_production_secret_key_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVENE_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     monkeypatch.setenv("ENCRYPTION_KEYS", KEY)
+    monkeypatch.setenv("SITE_URL", "https://events.example.org")
 
     app = configured(tmp_path)
 
@@ -65,9 +69,7 @@ def test_production_secret_key_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_production_cookies_are_secure(tmp_path):
-    app = configured(
-        tmp_path, {"CONVENE_ENV": "production", "SECRET_KEY": "s3cret", "ENCRYPTION_KEYS": KEY}
-    )
+    app = configured(tmp_path, {**PRODUCTION, "SECRET_KEY": "s3cret"})
 
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -75,12 +77,7 @@ def test_production_cookies_are_secure(tmp_path):
 
 
 def test_production_cookies_stay_secure_even_when_asked_otherwise(tmp_path):
-    overrides = {
-        "CONVENE_ENV": "production",
-        "SECRET_KEY": "s",
-        "ENCRYPTION_KEYS": KEY,
-        "SESSION_COOKIE_SECURE": False,
-    }
+    overrides = {**PRODUCTION, "SECRET_KEY": "s", "SESSION_COOKIE_SECURE": False}
 
     assert configured(tmp_path, overrides).config["SESSION_COOKIE_SECURE"] is True
 
@@ -217,11 +214,41 @@ def test_overrides_win_over_the_environment(tmp_path, monkeypatch):
 def test_site_url_has_a_default_and_comes_from_the_environment(tmp_path, monkeypatch):
     assert configured(tmp_path, {"SECRET_KEY": "s"}).config["SITE_URL"] == "http://127.0.0.1:5000"
 
+    monkeypatch.setenv("SITE_URL", "https://events.example.org/")
+
+    assert configured(tmp_path, {"SECRET_KEY": "s"}).config["SITE_URL"] == (
+        "https://events.example.org"
+    )
+
+
+def test_locally_links_follow_the_port_served(tmp_path, monkeypatch):
+    """`make run PORT=5201` exports PORT: emails, PDFs and QR codes then link to :5201."""
+    from app.core.urls import external_url
+
+    monkeypatch.setenv("PORT", "5201")
+    app = create_app({**base_config(f"sqlite:///{tmp_path / 'db'}", tmp_path), "SITE_URL": None})
+
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5201"
+    with app.app_context():
+        assert external_url("accounts.login") == "http://127.0.0.1:5201/login"
+
+
+def test_an_explicit_site_url_wins_over_the_port(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORT", "5201")
     monkeypatch.setenv("SITE_URL", "https://events.example.org")
 
     assert configured(tmp_path, {"SECRET_KEY": "s"}).config["SITE_URL"] == (
         "https://events.example.org"
     )
+
+
+@pytest.mark.parametrize("site_url", [None, "", "  "])
+def test_production_refuses_to_start_without_a_site_url(tmp_path, monkeypatch, site_url):
+    """No guessed address in production: every emailed link would lead somewhere wrong."""
+    monkeypatch.setenv("PORT", "8000")
+
+    with pytest.raises(ConfigError, match="SITE_URL must be set in production"):
+        configured(tmp_path, {**PRODUCTION, "SECRET_KEY": "s", "SITE_URL": site_url})
 
 
 def test_redis_url_switches_the_shared_stores(tmp_path, monkeypatch):

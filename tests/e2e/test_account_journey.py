@@ -41,7 +41,9 @@ def test_sign_up_verify_log_in_edit_profile_log_out(app, live_server, browser_pa
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("Welcome back, Mary Seacole.")).to_be_visible()
+    # The first login ever: a welcome, on the dashboard.
+    expect(page.get_by_text("Welcome to Convene, Mary Seacole.", exact=False)).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My account").click()
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()

@@ -1,6 +1,7 @@
 """The public listing, the event page and the dashboard: what each shows, to whom, and in a
 fixed number of SQL queries."""
 
+import re
 from datetime import timedelta
 
 from babel.dates import format_date
@@ -254,8 +255,12 @@ def test_dashboard_sections_and_empty_states(app, client):
     user = create_user(app, email="me@example.com")
     log_in(client, "me@example.com")
     empty = page_text(client.get("/dashboard"))
-    assert "You do not organise any events yet." in empty
-    assert "No upcoming sessions." in empty
+    # Someone who organises and speaks at nothing sees no organizer sections or tools, only
+    # a small way to start an event.
+    assert "organizing-heading" not in empty and "Events I organise" not in empty
+    assert "speaking-heading" not in empty
+    assert "Certificate templates" not in empty
+    assert re.search(r'class="button button-small button-secondary" href="/events/new"', empty)
     assert "You are not registered for any upcoming events." in empty
 
     def build():
@@ -279,6 +284,7 @@ def test_dashboard_sections_and_empty_states(app, client):
     assert "My talk" in speak and "Where I talk" in speak
     assert "Where I listen" in attend
     assert "Not mine" not in text
+    assert "Certificate templates" in text  # an organizer's tools, once there is an event
 
 
 def test_dashboard_needs_login(client):

@@ -173,12 +173,13 @@ def test_a_development_secret_only_outside_production(tmp_path, monkeypatch, env
     monkeypatch.delenv("ZOOM_WEBHOOK_SECRET_TOKEN", raising=False)
     keys = "x" * 43 + "="  # production needs its own ENCRYPTION_KEYS
     built = create_app({"CONVENE_ENV": env, "SECRET_KEY": "s", "ZOOM_WEBHOOK_SECRET_TOKEN": "",
-                        "ENCRYPTION_KEYS": keys,
+                        "ENCRYPTION_KEYS": keys, "SITE_URL": "https://events.example.org",
                         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
                         "STORAGE_DIR": str(tmp_path / "files"), "MAIL_DIR": str(tmp_path)})
     assert built.config["ZOOM_WEBHOOK_SECRET_TOKEN"] == expected
     configured = create_app({"CONVENE_ENV": env, "SECRET_KEY": "s", "ENCRYPTION_KEYS": keys,
                              "ZOOM_WEBHOOK_SECRET_TOKEN": "mine",
+                             "SITE_URL": "https://events.example.org",
                              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}"})
     assert configured.config["ZOOM_WEBHOOK_SECRET_TOKEN"] == "mine"
 

@@ -125,7 +125,7 @@ def _check_event_form(form: EventForm, event: Event | None = None) -> bool:
 def create_event():
     form = EventForm()
     if not form.is_submitted():
-        form.timezone.data = current_user.timezone
+        form.timezone.process(None, current_user.timezone)  # its choices keep that zone
         form.preselect_organization(request.args.get("organization"))
     elif _check_event_form(form):
         created = attempt(lambda: EventService.create(current_user, form.to_details()), form)
