@@ -95,7 +95,7 @@ def test_the_page_cache_serves_anonymous_visitors_until_a_revocation(app, client
     "ABCDEFGHJKMNPQRSTVWXY",  # one too many
     "O0O0O0O0O0O0O0O0O0O0",  # letters the codes never use
     "' OR 1=1 --",
-    "%00%ff",
+    "%ff%fe",
     "%E2%9C%93" * 10,
     "x" * 5000,
     "..",
@@ -106,6 +106,14 @@ def test_unknown_and_malformed_codes_are_the_normal_404(client, code):
         assert response.status_code == 404, path
         assert "Traceback" not in response.get_data(as_text=True)
     assert "Page not found" in client.get(f"/verify/{code}").get_data(as_text=True)
+
+
+def test_a_code_with_a_nul_character_is_refused_as_a_bad_request(client):
+    """NUL is refused for every request before any view reads it (app/core/fields.register)."""
+    for path in ("/verify/%00%ff", "/verify/%00%ff.json"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert "Traceback" not in response.get_data(as_text=True)
 
 
 def test_a_code_typed_in_lower_case_still_verifies(app, client):
