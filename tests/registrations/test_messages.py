@@ -176,7 +176,7 @@ def test_an_empty_audience_or_an_unknown_one_is_refused(app):
 @pytest.mark.parametrize(
     "body",
     [
-        "{% for i in range(100000) %}{{ attendee_name }}{% endfor %}",
+        "{% for i in range(10000) %}{{ attendee_name }}{% endfor %}",
         "{{ attendee_name * 1000000 }}",
         "{{ 9 ** (9 ** 9) }}",
     ],
