@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from app.core.errors import ValidationError
-from app.core.sandbox import RenderFailed, render, render_source, template_problems, within_deadline
+from app.core.sandbox import RenderFailed, render_source, template_problems, within_deadline
 from app.core.templating import datetime_long
 from app.core.types import utcnow
 from app.core.urls import external_url
@@ -187,19 +187,24 @@ PER_RECIPIENT = {name: "{{ " + name + " }}" for name in ("attendee_name", "atten
 def subjects_as_sent(messages: list[AttendeeMessage]) -> dict[int, str]:
     """Each message's subject with its event's values filled in, by message id, for the
     history; what differs per recipient keeps its placeholder. A subject that no longer
-    renders (its event changed) is shown as written."""
+    renders (its event changed) is shown as written. One deadline for them all."""
     bases: dict[int | None, dict] = {}
-    subjects = {}
-    for message in messages:
+    for message in messages:  # read from the database here, not within the deadline
         if message.sent_by_id not in bases:
-            bases[message.sent_by_id] = event_context(message.event, message.sent_by)
-        context = {**bases[message.sent_by_id], **PER_RECIPIENT}
+            bases[message.sent_by_id] = {**event_context(message.event, message.sent_by),
+                                         **PER_RECIPIENT}
+
+    def as_sent(message: AttendeeMessage) -> str:
         try:
-            subjects[message.id] = " ".join(render(message.subject, context,
-                                                   limit=SUBJECT_MAX * 2).split())
+            return " ".join(render_source(message.subject, bases[message.sent_by_id],
+                                          limit=SUBJECT_MAX * 2).split())
         except RenderFailed:
-            subjects[message.id] = message.subject
-    return subjects
+            return message.subject
+
+    try:
+        return within_deadline(lambda: {m.id: as_sent(m) for m in messages})
+    except RenderFailed:
+        return {message.id: message.subject for message in messages}
 
 
 # --- Sending
