@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import Model
 from app.core.sandbox import (
     RenderFailed,
-    compiled,
     html_env,
     render_source,
     template_problems,
@@ -109,22 +108,10 @@ class EmailTemplate(Model):
         )
         return row or default_template(internal_name)
 
-    def render_subject(self, context: dict) -> str:
-        # Headers are one line: a template must not be able to inject another header.
-        subject = compiled(self.subject, False).render(context)
-        return " ".join(subject.split())
-
-    def render_content_text(self, context: dict) -> str:
-        return compiled(self.content_text, False).render(context)
-
-    def render_content_html(self, context: dict) -> str | None:
-        if not self.content_html:
-            return None
-        return compiled(self.content_html, True).render(context)
-
     def render(self, context: dict) -> RenderedEmail:
-        """Subject (one line), text and HTML, within the sandbox's budgets and one deadline;
-        RenderFailed (naming the field at fault) otherwise."""
+        """Subject, text and HTML, within the sandbox's budgets and one deadline;
+        RenderFailed (naming the field at fault) otherwise. The subject is one line: a
+        template must not be able to inject another header."""
         at = {"field": "subject"}
 
         def part(field: str, source: str, html: bool = False) -> str:
