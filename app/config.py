@@ -37,6 +37,7 @@ ENV_SETTINGS = {
     "MAX_CONTENT_LENGTH": int,
     "CERTIFICATE_STORAGE_PREFIX": str,
     "CERTIFICATE_RENDER_SECONDS": float,
+    "TEMPLATE_RENDER_SECONDS": float,
     "PASSWORD_HASH_METHOD": str,
     "LOGIN_LIMIT_PER_ACCOUNT": str,
     "LOGIN_LIMIT_PER_IP": str,
@@ -86,9 +87,12 @@ def defaults(instance_path: str) -> dict:
         # The largest upload any form accepts (a certificate background); forms check less.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # Certificate PDFs are stored under this storage directory ("certificates/<uuid>.pdf");
-        # one render (template, then PDF) may take this many seconds before it is stopped.
+        # making one PDF from its HTML may take this many seconds before it is stopped.
         "CERTIFICATE_STORAGE_PREFIX": "certificates",
         "CERTIFICATE_RENDER_SECONDS": 20.0,
+        # CPU seconds the templates people write (emails, messages, certificates) may take
+        # for one preview or one message before they are stopped (app/core/sandbox.py).
+        "TEMPLATE_RENDER_SECONDS": 3.0,
         "PASSWORD_HASH_METHOD": "scrypt",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
         "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",

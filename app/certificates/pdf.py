@@ -76,7 +76,8 @@ def _static_root() -> Path:
 
 
 def render_seconds() -> float:
-    """How long one certificate may take to render: its template, and its PDF."""
+    """How long xhtml2pdf may take to make one certificate's PDF (its template is rendered
+    first, within TEMPLATE_RENDER_SECONDS: app/core/sandbox.py)."""
     return float(current_app.config.get("CERTIFICATE_RENDER_SECONDS", 20))
 
 

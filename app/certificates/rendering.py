@@ -2,26 +2,17 @@
 
 The context is built from the certificate's FROZEN fields, never from the live event, so
 that a certificate reads the same however often it is rendered. HTML templates are Jinja
-run in the LimitedSandbox (no `config`, no internals, bounded `range` and output) and
-under a wall-clock limit; background-image templates place each field in its own
-xhtml2pdf frame, at the millimetres `field_positions` gives.
+run in the sandbox every person-written template uses (app/core/sandbox.py: no `config`,
+no internals, bounded values and output, a CPU deadline); background-image templates place
+each field in its own xhtml2pdf frame, at the millimetres `field_positions` gives.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import signal
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from flask import current_app
-from flask_babel import gettext as _
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.exceptions import SecurityError
 from markupsafe import Markup, escape
 
 from app.certificates.models import (
@@ -30,47 +21,18 @@ from app.certificates.models import (
     CertificateTemplate,
     CertificateTemplateKind,
 )
-from app.certificates.pdf import (
-    STORAGE_PREFIX,
-    html_to_pdf,
-    qr_code_data_uri,
-    render_seconds,
-)
+from app.certificates.pdf import STORAGE_PREFIX, html_to_pdf, qr_code_data_uri
 from app.core.errors import DomainError
-from app.core.sandbox import LimitedSandbox, TooLarge, render_limited, template_problems
+from app.core.sandbox import RenderFailed, html_env, render, template_problems
 from app.core.templating import date_long
 from app.core.types import utcnow
 from app.organizations.branding import CERTIFICATE_VARIABLES, certificate_branding
 
-T = TypeVar("T")
-
 MAX_OUTPUT = 500_000  # characters of HTML one certificate may produce
-MAX_RANGE = 1_000  # items one `range()` may produce in a certificate template
 
 
 class RenderError(DomainError):
     """A template that cannot be rendered; the message says why, for the organizer."""
-
-
-class RenderTimeout(Exception):
-    """Raised inside a render thread that ran past its time."""
-
-
-def _bounded_range(*args):
-    values = range(*args)
-    if len(values) > MAX_RANGE:
-        raise SecurityError(f"range() may produce at most {MAX_RANGE} items here.")
-    return values
-
-
-def _environment() -> LimitedSandbox:
-    env = LimitedSandbox(undefined=StrictUndefined, autoescape=True)
-    env.globals["range"] = _bounded_range
-    env.globals.pop("lipsum", None)  # builds text of any size
-    return env
-
-
-env = _environment()
 
 
 # --- Contexts
@@ -131,7 +93,7 @@ def format_credits(credits: Decimal | None) -> str:
 
 def template_source_problems(html: str) -> list[str]:
     """Syntax errors (with their line) and unknown placeholders of an HTML template."""
-    return template_problems(html, frozenset(PLACEHOLDERS) | CERTIFICATE_VARIABLES, env)
+    return template_problems(html, frozenset(PLACEHOLDERS) | CERTIFICATE_VARIABLES, html_env)
 
 
 def render_template_html(template: CertificateTemplate, context: dict,
@@ -142,8 +104,7 @@ def render_template_html(template: CertificateTemplate, context: dict,
         body = _positioned_fields(template, context)
         frames = _frames(template)
     else:
-        body = run_with_deadline(lambda: _render_jinja(template.html, context),
-                                 render_seconds())
+        body = _render_jinja(template.html, context)
         frames = ""
     return _document(template, body, frames, background_uri)
 
@@ -154,94 +115,12 @@ def render_pdf(template: CertificateTemplate, context: dict,
     return html_to_pdf(render_template_html(template, context, background_uri))
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(source: str) -> Template:
-    """Compiled once per source: a bulk run renders one template hundreds of times."""
-    return env.from_string(source)
-
-
 def _render_jinja(source: str, context: dict) -> str:
+    """The person's HTML in the sandbox, within its budgets (app/core/sandbox.py)."""
     try:
-        return render_limited(_compiled(source), context, MAX_OUTPUT)
-    except TooLarge as exc:
-        raise RenderError(_("The certificate grew past %(limit)d characters: check its loops.",
-                            limit=MAX_OUTPUT)) from exc
-    except SecurityError as exc:
-        raise RenderError(_("The template is not allowed to do that: %(reason)s",
-                            reason=exc)) from exc
-    except TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        where = _("Line %(line)d: ", line=line) if line else ""
-        raise RenderError(where + str(exc.message or exc)) from exc
-    except RecursionError as exc:
-        raise RenderError(_("The template calls itself without end.")) from exc
-
-
-def run_with_deadline(func: Callable[[], T], seconds: float) -> T:
-    """Run `func` and stop it after `seconds` (RenderError).
-
-    In a main thread (an RQ work horse, a gunicorn sync worker, a test) a CPU timer
-    (SIGVTALRM) interrupts it: a few microseconds, where a thread costs ~70 and a bulk run
-    renders hundreds. Elsewhere (a threaded server) signals cannot be used, so `func` runs
-    in a thread that is stopped with an asynchronous exception. Either way the interruption
-    lands at the next bytecode: enough for a template, which is pure Python and CPU-bound
-    (so CPU time is its wall-clock time). RQ's own job timeout uses SIGALRM, not this timer.
-    """
-    if threading.current_thread() is threading.main_thread():
-        return _run_with_cpu_timer(func, seconds)
-    return _run_in_thread(func, seconds)
-
-
-def _took_too_long(seconds: float) -> RenderError:
-    return RenderError(_("The template took longer than %(seconds)g seconds to render: "
-                         "check its loops.", seconds=seconds))
-
-
-def _run_with_cpu_timer(func: Callable[[], T], seconds: float) -> T:
-    def expire(signum, frame):
-        raise RenderTimeout
-
-    previous_handler = signal.signal(signal.SIGVTALRM, expire)
-    previous_timer = signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
-    try:
-        try:
-            return func()
-        finally:
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-    except RenderTimeout:
-        raise _took_too_long(seconds) from None
-    finally:
-        signal.signal(signal.SIGVTALRM, previous_handler)
-        if previous_timer[0]:  # someone else's timer was running: start it again
-            signal.setitimer(signal.ITIMER_VIRTUAL, *previous_timer)
-
-
-def _run_in_thread(func: Callable[[], T], seconds: float) -> T:
-    outcome: dict = {}
-    app = current_app._get_current_object()
-
-    def target() -> None:
-        try:
-            with app.app_context():
-                outcome["value"] = func()
-        except BaseException as exc:  # handed to the caller below, whatever it is
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="certificate-render", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(thread.ident), ctypes.py_object(RenderTimeout)
-        )
-        thread.join(1)
-        raise _took_too_long(seconds)
-    if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, RenderTimeout):  # stopped just as it finished
-            raise _took_too_long(seconds)
-        raise error
-    return outcome["value"]
+        return render(source, context, html=True, limit=MAX_OUTPUT)
+    except RenderFailed as error:
+        raise RenderError(error.message) from error
 
 
 # --- The document

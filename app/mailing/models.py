@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import enum
-import functools
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from jinja2 import Template
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Model
-from app.core.sandbox import html_env, template_problems, text_env
+from app.core.sandbox import (
+    RenderFailed,
+    html_env,
+    render_source,
+    template_problems,
+    text_env,
+    within_deadline,
+)
 from app.core.types import Email, UTCDateTime, ValidatedJSON, enum_column
 from app.extensions import db
 
@@ -44,11 +50,21 @@ ATTACHMENTS_SCHEMA = {
     "maxItems": 10,
 }
 
-@functools.lru_cache(maxsize=512)
-def _compiled(source: str, html: bool) -> Template:
-    """Compiling costs milliseconds and a site sends the same few templates again and
-    again: keep the compiled ones (an edited template is a new source, so a new entry)."""
-    return (html_env if html else text_env).from_string(source)
+MAX_RENDERED = 200_000  # characters one part of one message may expand to
+
+
+def sample_value(name: str) -> str:
+    """A made-up value for a template variable, to try a template before it is saved."""
+    if name == "site_url" or name.endswith("_url"):
+        return "https://convene.example/sample"
+    return f"Sample {name.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str | None
 
 
 class EmailTemplateType(enum.Enum):
@@ -92,21 +108,33 @@ class EmailTemplate(Model):
         )
         return row or default_template(internal_name)
 
-    def render_subject(self, context: dict) -> str:
-        # Headers are one line: a template must not be able to inject another header.
-        subject = _compiled(self.subject, False).render(context)
-        return " ".join(subject.split())
+    def render(self, context: dict) -> RenderedEmail:
+        """Subject, text and HTML, within the sandbox's budgets and one deadline;
+        RenderFailed (naming the field at fault) otherwise. The subject is one line: a
+        template must not be able to inject another header."""
+        at = {"field": "subject"}
 
-    def render_content_text(self, context: dict) -> str:
-        return _compiled(self.content_text, False).render(context)
+        def part(field: str, source: str, html: bool = False) -> str:
+            at["field"] = field
+            return render_source(source, context, html=html, limit=MAX_RENDERED, field=field)
 
-    def render_content_html(self, context: dict) -> str | None:
-        if not self.content_html:
-            return None
-        return _compiled(self.content_html, True).render(context)
+        def parts() -> RenderedEmail:
+            subject = " ".join(part("subject", self.subject).split())
+            text = part("content_text", self.content_text)
+            html = part("content_html", self.content_html, True) if self.content_html else None
+            return RenderedEmail(subject, text, html)
+
+        try:
+            return within_deadline(parts)
+        except RenderFailed as error:
+            error.field = error.field or at["field"]  # the one running when time ran out
+            raise
 
     def validate_templates(self) -> dict[str, list[str]]:
-        """Errors per field: syntax errors (with the line) and variables not in `variables`."""
+        """Errors per field: syntax errors (with the line), variables not in `variables`,
+        and then whatever stops a trial render with made-up values (a value too large, a
+        loop past the deadline, internals the sandbox refuses): a template that is saved
+        can be sent."""
         errors: dict[str, list[str]] = {}
         allowed = set(self.variables or [])
         for name, source, env in (
@@ -121,6 +149,12 @@ class EmailTemplate(Model):
             problems = template_problems(source, allowed, env)
             if problems:
                 errors[name] = problems
+        if errors:
+            return errors
+        try:
+            self.render({name: sample_value(name) for name in allowed})
+        except RenderFailed as error:
+            errors[error.field or "content_text"] = [error.message]
         return errors
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -10,11 +11,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.core import privacy
+from app.core.sandbox import RenderFailed
 from app.core.types import utcnow
 from app.extensions import db
 from app.jobs import enqueue
 from app.mailing.attachments import build_attachment, check_attachment_kind
-from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
+from app.mailing.defaults import DEFAULTS, default_template
+from app.mailing.models import EmailLog, EmailStatus, EmailTemplate, RenderedEmail
+
+log = logging.getLogger(__name__)
 
 # Header lines up to RFC 5322's limit of 998 characters. At the default 78, a subject that
 # fits on one line only without its "Subject: " is moved whole to a continuation line, and
@@ -56,15 +61,31 @@ class MailService:
         return entry
 
     @staticmethod
+    def render(template: EmailTemplate, context: dict) -> RenderedEmail:
+        """The message's parts from `template`; when an admin's edited template fails (a
+        variable the code does not pass, a loop past the deadline), the shipped default
+        instead, logged as an error: the person still gets their link."""
+        try:
+            return template.render(context)
+        except RenderFailed as error:
+            if template.id is None or template.internal_name not in DEFAULTS:
+                raise
+            log.error("email template %r cannot be rendered (%s: %s): sent with the "
+                      "built-in default instead", template.internal_name, error.field,
+                      error.message)
+            return default_template(template.internal_name).render(context)
+
+    @staticmethod
     def build_message(entry: EmailLog, template: EmailTemplate) -> EmailMessage:
         context = {"site_url": current_app.config.get("SITE_URL", ""), **(entry.context or {})}
+        rendered = MailService.render(template, context)
         message = EmailMessage(policy=MAIL_POLICY)
-        message["Subject"] = template.render_subject(context)
+        message["Subject"] = rendered.subject
         message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
         message["To"] = entry.recipient
         message["Message-ID"] = make_msgid(domain="convene.local")
-        message.set_content(template.render_content_text(context))
-        html = template.render_content_html(context)
+        message.set_content(rendered.text)
+        html = rendered.html
         if html:
             from app.organizations.branding import branded_email_html
 
@@ -90,8 +111,6 @@ class MailService:
 
 def seed_default_templates() -> int:
     """Copy the shipped templates into the database where missing; returns how many."""
-    from app.mailing.defaults import DEFAULTS, default_template
-
     existing = set(db.session.scalars(sa.select(EmailTemplate.internal_name)))
     missing = [name for name in DEFAULTS if name not in existing]
     for name in missing:

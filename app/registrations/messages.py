@@ -1,10 +1,12 @@
 """“Email attendees”: an organizer writes a subject and a body as Jinja templates, previews
 them for the first recipient, and sends one message per recipient.
 
-The templates are organizer-supplied, so they render in Jinja's immutable sandbox with
-StrictUndefined and a fixed set of variables (checked before anything is sent, with the
-line of each problem, as EmailTemplate.validate_templates does), and the rendered text has
-a size limit: a template that expands to megabytes is refused, not sent.
+The templates are organizer-supplied, so they render in the sandbox every person-written
+template uses (app/core/sandbox.py) with StrictUndefined and a fixed set of variables
+(checked before anything is sent, with the line of each problem, as
+EmailTemplate.validate_templates does), within its size budgets and a CPU deadline per
+message, and the rendered text has a size limit: a template that expands to megabytes or
+loops for long is refused, not sent.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from jinja2 import TemplateError
 from sqlalchemy.orm import joinedload
 
 from app.core.errors import ValidationError
-from app.core.sandbox import TooLarge, render_limited, template_problems, text_env
+from app.core.sandbox import RenderFailed, render_source, template_problems, within_deadline
 from app.core.templating import datetime_long
 from app.core.types import utcnow
 from app.core.urls import external_url
@@ -114,36 +115,23 @@ def check_templates(subject: str, body: str) -> dict[str, list[str]]:
     return errors
 
 
-def _render_limited(source: str, context: dict, limit: int, field: str) -> str:
-    """Render `source`, stopping as soon as the output passes `limit` characters."""
-    try:
-        return render_limited(text_env.from_string(source), context, limit)
-    except TooLarge as error:
-        raise ValidationError(
-            _("This template expands to more than %(max)s characters for one "
-              "recipient: shorten it.", max=limit),
-            field=field,
-        ) from error
-    except TemplateError as error:
-        line = getattr(error, "lineno", None)
-        message = getattr(error, "message", None) or str(error)
-        text = _("Line %(line)s: %(message)s", line=line, message=message) if line else message
-        raise ValidationError(text, field=field) from error
-    except (ArithmeticError, TypeError, ValueError, OverflowError) as error:
-        raise ValidationError(
-            _("This template cannot be rendered: %(error)s", error=str(error)), field=field
-        ) from error
-
-
 def render_for(subject: str, body: str, context: dict) -> Rendered:
-    """The subject (one line) and body for one recipient; ValidationError when either
-    fails to render or grows past the limits."""
-    rendered_subject = " ".join(
-        _render_limited(subject, context, SUBJECT_MAX * 2, "subject").split()
-    )
-    if len(rendered_subject) > SUBJECT_MAX * 2:
-        raise ValidationError(_("The subject is too long once filled in."), field="subject")
-    return Rendered(rendered_subject, _render_limited(body, context, RENDERED_MAX, "body"))
+    """The subject (one line) and body for one recipient, both within one deadline;
+    ValidationError (on the field at fault) when either fails to render or grows past the
+    limits."""
+    at = {"field": "subject"}
+
+    def both() -> Rendered:
+        rendered_subject = " ".join(
+            render_source(subject, context, limit=SUBJECT_MAX * 2, field="subject").split())
+        at["field"] = "body"
+        return Rendered(rendered_subject,
+                        render_source(body, context, limit=RENDERED_MAX, field="body"))
+
+    try:
+        return within_deadline(both)
+    except RenderFailed as error:  # no field: time ran out in the one `at` names
+        raise ValidationError(error.message, field=error.field or at["field"]) from error
 
 
 # --- Context
@@ -190,6 +178,33 @@ class _Sample:
 
 # Whom the preview is for while the audience is still empty.
 SAMPLE_RECIPIENT = _Sample(full_name="Alex Example", email="alex@example.com")
+
+
+# Shown for what differs per recipient where the history shows a subject.
+PER_RECIPIENT = {name: "{{ " + name + " }}" for name in ("attendee_name", "attendee_email")}
+
+
+def subjects_as_sent(messages: list[AttendeeMessage]) -> dict[int, str]:
+    """Each message's subject with its event's values filled in, by message id, for the
+    history; what differs per recipient keeps its placeholder. A subject that no longer
+    renders (its event changed) is shown as written. One deadline for them all."""
+    bases: dict[int | None, dict] = {}
+    for message in messages:  # read from the database here, not within the deadline
+        if message.sent_by_id not in bases:
+            bases[message.sent_by_id] = {**event_context(message.event, message.sent_by),
+                                         **PER_RECIPIENT}
+
+    def as_sent(message: AttendeeMessage) -> str:
+        try:
+            return " ".join(render_source(message.subject, bases[message.sent_by_id],
+                                          limit=SUBJECT_MAX * 2).split())
+        except RenderFailed:
+            return message.subject
+
+    try:
+        return within_deadline(lambda: {m.id: as_sent(m) for m in messages})
+    except RenderFailed:
+        return {message.id: message.subject for message in messages}
 
 
 # --- Sending
@@ -258,7 +273,8 @@ def send_attendee_message(message_id: int) -> None:
     """Job: render the message for each recipient and queue one email each (delivered by
     their own jobs after this one commits). One transaction: a failure queues nothing and
     the retry starts over, so nobody gets it twice. A recipient whose copy cannot be
-    rendered (a huge name, say) is skipped and logged."""
+    rendered (a huge name, a loop that runs past the deadline for them) is skipped and
+    logged as an error with the reason; the others still get theirs."""
     message = db.session.get(AttendeeMessage, message_id)
     if message is None:
         return
@@ -280,8 +296,8 @@ def send_attendee_message(message_id: int) -> None:
                                   recipient_context(base, registration))
         except ValidationError as error:
             skipped += 1
-            log.warning("attendee message %s: skipped registration %s: %s",
-                        message_id, registration.id, error.message)
+            log.error("attendee message %s: not sent to registration %s, whose copy cannot "
+                      "be rendered: %s", message_id, registration.id, error.message)
             continue
         MailService.send(
             "attendee_message",

@@ -14,6 +14,7 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.jobs import JobFailure, JobFailureStatus, execute, tick
 from app.mailing.backends import FileBackend, SMTPBackend, get_backend
+from app.mailing.defaults import DEFAULTS
 from app.mailing.jobs import deliver_email
 from app.mailing.models import EmailLog, EmailStatus, EmailTemplate
 from app.mailing.services import MailService, anonymise_emails, export_emails
@@ -202,24 +203,62 @@ def test_a_failing_backend_is_retried_by_the_tick(app, ctx, monkeypatch, no_peri
     assert failure.next_attempt_at is None
 
 
-def test_a_template_that_cannot_render_fails_the_delivery(app, ctx, no_periodic):
+def test_a_template_without_a_default_that_cannot_render_fails_the_delivery(
+        app, ctx, no_periodic):
     db.session.add(
         EmailTemplate(
-            internal_name="verify_email",
-            display_name="Verify",
+            internal_name="greeting",
+            display_name="Greeting",
             subject="Hi {{ user_name }}",
             content_text="{{ not_in_the_context }}",
             variables=["user_name"],
         )
     )
     db.session.commit()
-    MailService.send("verify_email", "ada@example.com", {"user_name": "Ada"})
+    MailService.send("greeting", "ada@example.com", {"user_name": "Ada"})
     db.session.commit()
     [log] = logs()
     assert log.status == EmailStatus.FAILED
-    assert log.error.startswith("UndefinedError:")
+    assert log.error == "RenderFailed: 'not_in_the_context' is undefined"
     assert failures()[0].status == JobFailureStatus.RETRYING
     assert read_mail(app) == []
+
+
+@pytest.mark.parametrize(
+    "content_text",
+    [
+        "{{ not_in_the_context }}",  # a variable the code does not pass
+        "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}",
+        "{% set a = user_name * 10000 %}" + "{% set a = a ~ a %}" * 10,
+    ],
+)
+def test_an_edited_template_that_fails_at_send_time_falls_back_to_the_default(
+        app, ctx, no_periodic, caplog, monkeypatch, content_text):
+    """A stored template that cannot be rendered (saved before it was checked, or failing
+    only with real values) must not leave the person without their link."""
+    monkeypatch.setitem(app.config, "TEMPLATE_RENDER_SECONDS", 0.3)
+    db.session.add(
+        EmailTemplate(
+            internal_name="verify_email",
+            display_name="Verify",
+            subject="Hi {{ user_name }}",
+            content_text=content_text,
+            variables=["user_name", "verify_url", "site_url"],
+        )
+    )
+    db.session.commit()
+    MailService.send("verify_email", "ada@example.com",
+                     {"user_name": "Ada", "verify_url": "http://localhost/verify/abc"})
+    db.session.commit()
+
+    [message] = read_mail(app)
+    assert message["Subject"] == DEFAULTS["verify_email"]["subject"]
+    assert "http://localhost/verify/abc" in mail_text(message)
+    assert logs()[0].status == EmailStatus.SENT
+    [record] = [r for r in caplog.records if r.name == "app.mailing.services"]
+    assert record.levelname == "ERROR"
+    assert "'verify_email' cannot be rendered" in record.getMessage()
+    assert "content_text" in record.getMessage()
 
 
 # --- Backends

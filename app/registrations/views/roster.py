@@ -47,6 +47,7 @@ from app.registrations.messages import (
     audience_label,
     check_templates,
     count_recipients,
+    subjects_as_sent,
 )
 from app.registrations.models import AttendeeMessage, Registration
 from app.registrations.roster import (
@@ -272,6 +273,7 @@ def _messages_context(event: Event, form: MessageForm) -> dict:
         "event": event,
         "form": form,
         "history": history,
+        "subjects": subjects_as_sent(history),
         "variables": VARIABLES,
         "audience_sizes": {a.value: count_recipients(event, a) for a in Audience},
         "audience_label": audience_label,
