@@ -30,6 +30,7 @@ from tests.certificates.credential_helpers import issue_certificate, revoke
 from tests.certificates.issuing_helpers import event_with_attendees
 from tests.conftest import create_user, csrf_token, log_in
 from tests.core.test_migrations import scratch_database_url  # noqa: F401
+from tests.registrations.racing import race
 
 SITE = "http://localhost"
 
@@ -309,6 +310,36 @@ def test_a_refused_batch_leaves_no_certificate_and_no_reused_position(app, ctx):
     taken = positions(built.event.id)
     assert len(taken) == len(set(taken)) == 2
     assert (winner.status_list_id, winner.status_list_index) in taken
+
+
+def test_concurrent_issuers_never_draw_the_same_position(make_app):
+    """Twelve certificates issued at the same moment, before any list exists: one list is
+    opened, and the positions are all different (the list's lock, not luck)."""
+    attempts = 12
+    app = make_app(
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": attempts, "max_overflow": attempts + 10}
+    )
+    with app.app_context():
+        from tests.factories import UserFactory
+
+        organizer = UserFactory()
+        built = event_with_attendees(attempts, organizer)
+        db.session.commit()
+        organizer_id, event_id = organizer.id, built.event.id
+        registration_ids = [r.id for r in built.registrations]
+        db.session.remove()
+
+    def prepare(registration_id: int):
+        registration = db.session.get(Registration, registration_id)
+        organizer = db.session.get(User, organizer_id)
+        return lambda: CertificateService.issue(registration, organizer)
+
+    assert race(app, registration_ids, prepare) == []
+    with app.app_context():
+        taken = positions(event_id)
+        lists = db.session.scalars(sa.select(StatusList)).all()
+    assert len(taken) == len(set(taken)) == attempts
+    assert [(s.allocated, s.is_filling) for s in lists] == [(attempts, True)]
 
 
 # --- The migration
