@@ -17,14 +17,21 @@ Format (OB 3.0 §8.2 "JSON Web Token Proof Format", which follows W3C VC-JOSE-CO
   nothing) and the attendee's email as a salted SHA-256 `identifier` (OB 3.0
   IdentityObject), so a holder can prove it is theirs without the credential publishing
   their address. The name is included as shown on the certificate (the PDF shows it too).
-- credentialStatus: /verify/<code>.json, typed "ConveneCertificateStatus": it answers
-  {"valid", "status", "revoked_at", "reason", ...} for this one credential (it is not a
-  1EdTech revocation list or a bitstring status list, whose documents it does not serve).
+- credentialStatus: a W3C Bitstring Status List entry (app/certificates/status_list.py):
+  the certificate's position in a published revocation list, which any verifier can read
+  without telling us which credential it checks. The VC 2.0 context defines its terms, so
+  @context stays the VC 2.0 one plus the OB 3.0 one. (/verify/<code>.json still answers
+  for one certificate, for the verification page and for people.)
 - The texts inside (description, criteria) are English and fixed: a signed credential
   cannot follow a viewer's locale.
 
 Public by link: anyone with the verification code sees the same facts on /verify/<code>, so
 the downloads are public too (a revoked certificate's credential is no longer handed out).
+
+The status lists are credentials too (BitstringStatusListCredential, VC 2.0 context only),
+in the same VC-JWT form with the same key, as the spec asks of a list that credentials
+secured this way point to. Unlike a certificate's, a list's credential is never stored: it
+is built and signed whenever it is served, so it always says what the database says.
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.certificates.keys import ALGORITHM, SigningKey, key_set, signing_key
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, StatusList
+from app.certificates.status_list import encoded_list
 from app.core import privacy
 from app.core.models import Model
 from app.core.types import utcnow
@@ -56,7 +64,11 @@ CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ]
+# The VC 2.0 context alone defines the Bitstring Status List terms.
+STATUS_LIST_CONTEXT = ["https://www.w3.org/ns/credentials/v2"]
 MEDIA_TYPE = "application/vc+jwt"
+# Seconds a verifier may keep a copy of a status list: its `ttl` and its HTTP max-age.
+STATUS_LIST_TTL = 60
 JWT_CLAIMS = ("iss", "sub", "jti", "nbf", "iat")
 # Fixed: the subject ids derived from it must stay the same forever.
 SUBJECT_NAMESPACE = uuid.UUID("7c3e9a52-1f0b-4d6e-9a51-6b2f0d8c4e17")
@@ -80,12 +92,22 @@ class CertificateCredential(Model):
 
     def payload(self) -> dict:
         """The signed payload, read back from the token we stored (verify_token checks it)."""
-        payload = self.token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return token_payload(self.token)
 
     def credential(self) -> dict:
         """The credential object alone (the payload without the JWT claims)."""
-        return {k: v for k, v in self.payload().items() if k not in JWT_CLAIMS}
+        return credential_in(self.token)
+
+
+def token_payload(token: str) -> dict:
+    """A VC-JWT's payload, as signed (read, not verified)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def credential_in(token: str) -> dict:
+    """The credential object of a VC-JWT (its payload without the JWT claims)."""
+    return {k: v for k, v in token_payload(token).items() if k not in JWT_CLAIMS}
 
 
 # --- Building
@@ -153,18 +175,31 @@ def build_credential(certificate: Certificate, salt: str | None = None) -> dict:
         "validFrom": iso_z(certificate.issued_at),
         "name": f"{certificate.event_title}: certificate of attendance",
         "credentialSubject": subject,
-        "credentialStatus": {
-            "id": external_url("certificates.verify_json", code=certificate.verification_code),
-            "type": "ConveneCertificateStatus",
-        },
+        "credentialStatus": status_entry(certificate),
+    }
+
+
+def status_entry(certificate: Certificate) -> dict:
+    """Its BitstringStatusListEntry: where its revocation bit is published."""
+    if certificate.status_list is None or certificate.status_list_index is None:
+        raise ValueError(f"certificate {certificate.id} has no status list position")
+    url = certificate.status_list.credential_url()
+    position = str(certificate.status_list_index)
+    return {
+        "id": f"{url}#{position}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": position,
+        "statusListCredential": url,
     }
 
 
 def sign_credential(credential: dict, key: SigningKey, signed_at: datetime) -> str:
     """The compact JWS (VC-JWT) of `credential`, with the registered claims that mirror it."""
+    issuer = credential["issuer"]
     claims = {
         **credential,
-        "iss": credential["issuer"]["id"],
+        "iss": issuer["id"] if isinstance(issuer, dict) else issuer,
         "jti": credential["id"],
         "sub": credential["credentialSubject"]["id"],
         "nbf": int(datetime.fromisoformat(credential["validFrom"]).timestamp()),
@@ -174,6 +209,32 @@ def sign_credential(credential: dict, key: SigningKey, signed_at: datetime) -> s
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="EdDSA is deprecated")
         return jwt.encode(header, claims, key.private_key(), algorithms=[ALGORITHM])
+
+
+def build_status_list_credential(status_list: StatusList) -> dict:
+    """The BitstringStatusListCredential of a status list, as of now: its bits are the
+    list's revoked certificates (app/certificates/status_list.py)."""
+    url = status_list.credential_url()
+    return {
+        "@context": STATUS_LIST_CONTEXT,
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": external_url("main.home"),  # the certificates' credentials' issuer.id
+        "validFrom": iso_z(utcnow()),
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encoded_list(status_list.revoked_positions()),
+            "ttl": STATUS_LIST_TTL * 1000,  # milliseconds
+        },
+    }
+
+
+def signed_status_list(status_list: StatusList) -> str:
+    """The status list credential as a VC-JWT signed now with the signing key (created on
+    first need: the caller commits)."""
+    return sign_credential(build_status_list_credential(status_list), signing_key(), utcnow())
 
 
 def credential_for(certificate: Certificate) -> CertificateCredential:

@@ -1,6 +1,7 @@
 """Certificates: the designs organizers make (CertificateTemplate) and the certificates
 issued from them, whose data is frozen at issue (seed 003 Certificate, CertificateTemplate,
-CertificateStatusHistory; DESIGN.md "Decisions": one ACTIVE certificate per registration)."""
+CertificateStatusHistory; DESIGN.md "Decisions": one ACTIVE certificate per registration),
+and the status lists that publish their revocations (app/certificates/status_list.py)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,10 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CODE_LENGTH = 20
 
 _ACTIVE_ROW = "status = 'active'"
+
+# Positions in one status list: 16 KB of bits, the minimum the W3C Bitstring Status List
+# sets so that a list hides each certificate among enough others (herd privacy).
+STATUS_LIST_ENTRIES = 131_072
 
 
 def new_verification_code() -> str:
@@ -181,6 +186,43 @@ class CertificateTemplate(SoftDeleteMixin, Model):
         return render_template_html(self, context)
 
 
+class StatusList(Model):
+    """A revocation status list: STATUS_LIST_ENTRIES positions, each held by at most one
+    certificate, whose bit is set once that certificate is revoked. One list gives out
+    positions at a time (`is_filling`: True on it, NULL on the others, under a UNIQUE
+    constraint); `allocated` counts the positions it gave, and when none are left it is
+    closed and the next one opened (app/certificates/status_list.py)."""
+
+    __tablename__ = "status_lists"
+    __table_args__ = (
+        sa.CheckConstraint(f"allocated BETWEEN 0 AND {STATUS_LIST_ENTRIES}",
+                           name="allocated_within_entries"),
+    )
+
+    allocated: Mapped[int] = mapped_column(default=0, server_default="0")
+    is_filling: Mapped[bool | None] = mapped_column(unique=True)  # True or NULL, see above
+
+    def __str__(self) -> str:
+        return str(self.uuid)
+
+    @property
+    def room(self) -> int:
+        return STATUS_LIST_ENTRIES - self.allocated
+
+    def credential_url(self) -> str:
+        """Where its status list credential is published (statusListCredential)."""
+        return external_url("certificates.status_list_credential", list_uuid=self.uuid)
+
+    def revoked_positions(self) -> list[int]:
+        """The positions whose certificate is revoked: the bits that are set."""
+        return list(db.session.scalars(
+            sa.select(Certificate.status_list_index).where(
+                Certificate.status_list_id == self.id,
+                Certificate.status == CertificateStatus.REVOKED,
+            )
+        ))
+
+
 class Certificate(Model):
     """One certificate for one registration. Everything printed on it is copied at issue, so
     editing the event later never changes it (seed 003: immutable after issuance). Never
@@ -196,6 +238,11 @@ class Certificate(Model):
             postgresql_where=sa.text(_ACTIVE_ROW),
         ),
         sa.CheckConstraint("cpd_credits >= 0", name="cpd_credits_not_negative"),
+        sa.Index("uq_certificates_status_list_position", "status_list_id", "status_list_index",
+                 unique=True),
+        # A list's revoked positions (its set bits) read from the index alone.
+        sa.Index("ix_certificates_status_list_bits", "status_list_id", "status",
+                 "status_list_index"),
     )
 
     registration_id: Mapped[int] = mapped_column(
@@ -243,6 +290,12 @@ class Certificate(Model):
     pdf_key: Mapped[str | None] = mapped_column(sa.String(300))
     pdf_rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its position in a revocation status list, given when it is saved and never changed
+    # (app/certificates/status_list.py); NULL only before that.
+    status_list_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("status_lists.id", ondelete="RESTRICT")
+    )
+    status_list_index: Mapped[int | None] = mapped_column()
 
     registration = relationship("Registration")
     event = relationship("Event")
@@ -250,6 +303,7 @@ class Certificate(Model):
     issued_by = relationship("User", foreign_keys=[issued_by_id])
     revoked_by = relationship("User", foreign_keys=[revoked_by_id])
     template: Mapped[CertificateTemplate] = relationship()
+    status_list: Mapped[StatusList | None] = relationship()
     history: Mapped[list[CertificateStatusHistory]] = relationship(
         back_populates="certificate",
         cascade="all, delete-orphan",

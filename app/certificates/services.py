@@ -32,6 +32,7 @@ from app.accounts.models import User
 from app.certificates.defaults import template_for_event
 from app.certificates.jobs import render_certificate_pdf
 from app.certificates.models import Certificate, CertificateTemplate
+from app.certificates.status_list import assign_status_entries
 from app.core.errors import DomainError, ValidationError
 from app.core.types import utcnow
 from app.events.models import CLOSE_CHECKS, Event, EventSession
@@ -195,11 +196,13 @@ class IssueContext:
 def save_certificates(certificates: list[Certificate]) -> list[tuple[Certificate, str]]:
     """Save prepared certificates in one savepoint; returns the ones refused, with why.
 
-    The partial unique index keeps one ACTIVE certificate per registration: when a
-    concurrent issue won the race for one of them, the batch is saved again one savepoint
-    per certificate, so that only the losers are undone. A single certificate that loses
-    raises the DomainError itself.
+    Each gets its position in a revocation status list first (a refused one leaves its
+    position unused). The partial unique index keeps one ACTIVE certificate per
+    registration: when a concurrent issue won the race for one of them, the batch is saved
+    again one savepoint per certificate, so that only the losers are undone. A single
+    certificate that loses raises the DomainError itself.
     """
+    assign_status_entries(certificates)
     try:
         with db.session.begin_nested():
             db.session.add_all(certificates)

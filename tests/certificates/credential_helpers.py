@@ -8,6 +8,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from app.certificates.models import Certificate, CertificateTemplate
+from app.certificates.status_list import assign_status_entries
 from app.core.types import utcnow
 from app.extensions import db
 from app.registrations.models import Registration
@@ -40,6 +41,7 @@ def issue_certificate(app, *, name: str = "Ada Lovelace", email: str | None = No
             cpd_credits=event.cpd_credits, organizer_name=organizer_name,
             issued_by_id=organizer.id,
         )
+        assign_status_entries([certificate])  # as save_certificates does
         db.session.add(certificate)
         certificate.record_transition(None, CertificateStatus.ACTIVE, actor=organizer)
         db.session.commit()

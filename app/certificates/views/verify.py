@@ -1,5 +1,6 @@
-"""Public verification: the page a QR code opens, its JSON twin, the site's JWKS, and the
-credential downloads (.jwt to put in a wallet, .json to read).
+"""Public verification: the page a QR code opens, its JSON twin, the site's JWKS, the
+credential downloads (.jwt to put in a wallet, .json to read), and the revocation status
+lists that credentials point to (a signed VC-JWT for verifiers, .json to read).
 
 Everything here is public by link (see app/certificates/credentials.py): it shows what the
 certificate shows. Pages are served from the page cache to anonymous visitors; revoking a
@@ -16,9 +17,15 @@ import sqlalchemy as sa
 from flask import Response, abort, jsonify, make_response, render_template
 from flask_babel import gettext as _
 
-from app.certificates.credentials import MEDIA_TYPE, credential_for
+from app.certificates.credentials import (
+    MEDIA_TYPE,
+    STATUS_LIST_TTL,
+    build_status_list_credential,
+    credential_for,
+    signed_status_list,
+)
 from app.certificates.keys import jwks as published_jwks
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, StatusList
 from app.certificates.verification import certificate_by_code, verify_certificate
 from app.certificates.views import bp
 from app.core.cache import cache_page, watch
@@ -79,6 +86,33 @@ def verify_json(code: str):
 def jwks():
     """Every public key the site has signed with, including retired ones."""
     return jsonify(published_jwks())
+
+
+@bp.get("/credentials/status/<uuid:list_uuid>")
+@public_json(STATUS_LIST_TTL)
+@cache_page()
+def status_list_credential(list_uuid: UUID):
+    """The status list credential, signed: what a verifier follows statusListCredential to.
+    Built from the certificates each time the page cache misses, so a revocation (a commit
+    that changes a certificate) shows at once."""
+    token = signed_status_list(_status_list(list_uuid))
+    db.session.commit()  # the signing key, when this was its first use
+    return Response(token, mimetype=MEDIA_TYPE)
+
+
+@bp.get("/credentials/status/<uuid:list_uuid>.json")
+@public_json(STATUS_LIST_TTL)
+@cache_page()
+def status_list_json(list_uuid: UUID):
+    """The same credential without its signature, to read."""
+    return jsonify(build_status_list_credential(_status_list(list_uuid)))
+
+
+def _status_list(list_uuid: UUID) -> StatusList:
+    status_list = db.session.scalar(sa.select(StatusList).where(StatusList.uuid == list_uuid))
+    if status_list is None:
+        abort(404)
+    return status_list
 
 
 @bp.get("/certificates/<uuid:certificate_uuid>/credential.jwt")
