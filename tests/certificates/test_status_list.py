@@ -358,7 +358,7 @@ def test_the_migration_gives_every_existing_certificate_a_position(
     config = Config(str(MIGRATIONS / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS))
     before = ScriptDirectory.from_config(config).get_revision(
-        "0017_statuslist_positions").down_revision
+        "0019_statuslist_positions").down_revision
     scratch = create_app(base_config(scratch_database_url, tmp_path))
     with scratch.app_context():
         try:

@@ -1,7 +1,7 @@
 """revocation status lists (W3C Bitstring Status List)
 
-Revision ID: 0017_statuslist_positions
-Revises: 0016_organizations
+Revision ID: 0019_statuslist_positions
+Revises: 0018_urls_venue_owners
 Create Date: 2026-12-07 23:50:00
 
 Adds `status_lists` (one row per published list; `is_filling` TRUE on the list that gives
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017_statuslist_positions'
-down_revision = '0016_organizations'
+revision = '0019_statuslist_positions'
+down_revision = '0018_urls_venue_owners'
 branch_labels = None
 depends_on = None
 
