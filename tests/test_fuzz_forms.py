@@ -85,7 +85,6 @@ BUTTON = "a button without fields, in a state the world does not have"
 NOT_CRAWLED = {
     "/logout": "ends the session the crawl needs",
     "/webhooks/zoom": "Zoom signs its calls; tests/zoom covers bad signatures",
-    "/join/<token>": "reached from an invitation email's link, not from a page",
     "/reset-password/<token>": "reached from a reset email's link, not from a page",
     "/verify-email/resend": "shown to an unverified account only",
     "/zoom/disconnect": "shown once Zoom is connected (OAuth)",

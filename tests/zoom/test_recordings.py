@@ -580,5 +580,5 @@ def test_the_simulator_can_send_a_recording_for_a_demo(app, client, monkeypatch)
     base = f"/events/{event_uuid}/recordings"
     watch = attendee.get(f"{base}/{file_uuid}/watch")
     assert watch.headers["Location"] == (
-        f"http://127.0.0.1:5000/zoom/fake/{MEETING_ID}?play=shared_screen_with_speaker_view")
+        f"http://localhost/zoom/fake/{MEETING_ID}?play=shared_screen_with_speaker_view")
     assert b"Fake Zoom recording" in attendee.get(f"{base}/{file_uuid}/download").get_data()
