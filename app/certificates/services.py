@@ -34,7 +34,7 @@ from app.certificates.jobs import render_certificate_pdf
 from app.certificates.models import Certificate, CertificateTemplate
 from app.core.errors import DomainError, ValidationError
 from app.core.types import utcnow
-from app.events.models import CLOSE_CHECKS, Event, EventSession
+from app.events.models import Event, EventSession
 from app.extensions import db
 from app.jobs import enqueue
 from app.organizations.branding import frozen_brand
@@ -329,9 +329,9 @@ class CertificateService:
         db.session.flush()
 
 
-def _refuse_closing_with_pending_certificates(event: Event) -> None:
-    """Seed 003: COMPLETED → CLOSED once every eligible registration has a certificate or
-    a decline."""
+def refuse_closing_with_pending_certificates(event: Event) -> None:
+    """`event_closing`: COMPLETED → CLOSED once every eligible registration has a
+    certificate or a decline."""
     pending = len(CertificateService.pending_registrations(event))
     if pending:
         raise ValidationError(ngettext(
@@ -341,6 +341,3 @@ def _refuse_closing_with_pending_certificates(event: Event) -> None:
             "or decline them before closing the event.",
             pending,
         ))
-
-
-CLOSE_CHECKS.append(_refuse_closing_with_pending_certificates)
