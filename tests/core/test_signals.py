@@ -4,6 +4,7 @@ receiver is added here (and to ARCHITECTURE.md) on purpose, never by an import."
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,52 @@ def test_importing_every_module_connects_nothing():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# --- ARCHITECTURE.md says the same
+
+
+def machine_tables() -> str:
+    """The state-machine section of ARCHITECTURE.md, rendered from app/states.py."""
+    from app import states
+
+    parts = []
+    for name in sorted(dir(states)):
+        machine = getattr(states, name)
+        if not isinstance(machine, states.StateMachine):
+            continue
+        lines = [
+            f"### {machine.noun.capitalize()} — `{name}` ({machine.states.__name__}, "
+            f"column `{machine.attribute}`)",
+            "",
+            "| trigger | from | to | guard |",
+            "|---|---|---|---|",
+        ]
+        for move in machine.transitions:
+            sources = move["source"] if isinstance(move["source"], list) else [move["source"]]
+            guard = f"`{move['conditions']}`" if move.get("conditions") else ""
+            lines.append(f"| `{move['trigger']}` | {', '.join(s.value for s in sources)} | "
+                         f"{move['dest'].value} | {guard} |")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def architecture() -> str:
+    return (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+
+
+def test_architecture_lists_every_signal_with_its_receivers():
+    """The signal table's rows are those whose first cell is `area.signal_name`."""
+    signal_rows = {
+        match.group(1): line
+        for line in architecture().splitlines()
+        if (match := re.match(r"\| `(\w+\.\w+)` \|", line))
+    }
+    assert sorted(signal_rows) == sorted(SIGNAL_MAP)
+    for key, receivers in SIGNAL_MAP.items():
+        for receiver in receivers:
+            assert f"`{receiver.removeprefix('app.')}`" in signal_rows[key], (key, receiver)
+
+
+def test_architecture_shows_every_state_machine_as_the_code_defines_it():
+    assert machine_tables() in architecture()
