@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_areas(app)
+    register_signals(app)
     register_admin(app)
     register_security_headers(app)
     register_errorhandlers(app)
@@ -93,6 +94,20 @@ def register_areas(app: Flask) -> None:
             module = importlib.import_module(name)
             if part == "views":
                 app.register_blueprint(module.bp)
+
+
+def register_signals(app: Flask) -> None:
+    """Connect each area's receivers to the signals of the areas it follows: the one place
+    the areas' wiring is made (see ARCHITECTURE.md). An area's `signals.py` declares what it
+    emits and, when it follows others, a `connect_signals()`. Connections are process-wide
+    and connecting a function twice is a no-op, so every app shares one wiring."""
+    for area in AREAS:
+        name = f"app.{area}.signals"
+        if importlib.util.find_spec(name) is None:
+            continue
+        connect = getattr(importlib.import_module(name), "connect_signals", None)
+        if connect is not None:
+            connect()
 
 
 def register_admin(app: Flask) -> None:

@@ -35,7 +35,7 @@ from app.certificates.models import Certificate, CertificateTemplate
 from app.certificates.status_list import assign_status_entries
 from app.core.errors import DomainError, ValidationError
 from app.core.types import utcnow
-from app.events.models import CLOSE_CHECKS, Event, EventSession
+from app.events.models import Event, EventSession
 from app.extensions import db
 from app.jobs import enqueue
 from app.organizations.branding import frozen_brand
@@ -332,9 +332,9 @@ class CertificateService:
         db.session.flush()
 
 
-def _refuse_closing_with_pending_certificates(event: Event) -> None:
-    """Seed 003: COMPLETED → CLOSED once every eligible registration has a certificate or
-    a decline."""
+def refuse_closing_with_pending_certificates(event: Event) -> None:
+    """`event_closing`: COMPLETED → CLOSED once every eligible registration has a
+    certificate or a decline."""
     pending = len(CertificateService.pending_registrations(event))
     if pending:
         raise ValidationError(ngettext(
@@ -344,6 +344,3 @@ def _refuse_closing_with_pending_certificates(event: Event) -> None:
             "or decline them before closing the event.",
             pending,
         ))
-
-
-CLOSE_CHECKS.append(_refuse_closing_with_pending_certificates)

@@ -27,6 +27,7 @@ from app.core.models import Model, NameSlugMixin, SlugMixin, SoftDeleteMixin, Ti
 from app.core.templating import datetime_long
 from app.core.types import UTCDateTime, ValidatedJSON, enum_column, utcnow
 from app.core.urls import check_web_url
+from app.events import signals
 from app.extensions import db
 from app.states import EVENT_MACHINE, SESSION_MACHINE, EventStatus, SessionStatus
 
@@ -491,14 +492,12 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         for opens in ("registration_opens_at", "registration_closes_at"):
             if getattr(self, opens) is not None:
                 setattr(self, opens, getattr(self, opens) + shift)
-        for hook in START_MOVED_HOOKS:
-            hook(self)
+        signals.event_start_moved.send(self)
         self.schedule_changed()
 
     def schedule_changed(self) -> None:
         """Tell the areas that follow the event's times, sessions and details (Zoom)."""
-        for hook in SCHEDULE_CHANGED_HOOKS:
-            hook(self)
+        signals.event_schedule_changed.send(self)
 
     # --- People (seed 000 / 001)
 
@@ -598,15 +597,12 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
                 "This event ended on %(end)s: an event that is over cannot be published. "
                 "Reschedule it to a future date first.",
                 end=datetime_long(self.end_at, self.timezone)))
-        for check in PUBLISH_CHECKS:
-            check(self)
         return True
 
     def publish(self, actor) -> None:
         EVENT_MACHINE.fire(self, "publish", actor=actor)
         self.published_at = utcnow()
-        for hook in PUBLISHED_HOOKS:
-            hook(self, actor)
+        signals.event_published.send(self, actor=actor)
 
     def cancel(self, actor, reason: str) -> None:
         if not reason or not reason.strip():
@@ -617,8 +613,7 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
         for session in self.sessions:
             if SESSION_MACHINE.may(session, "cancel"):
                 SESSION_MACHINE.fire(session, "cancel")
-        for hook in CANCELLED_HOOKS:
-            hook(self)
+        signals.event_cancelled.send(self)
 
     def start(self, actor=None, reason: str = "") -> None:
         """The event is under way: the clock reached its start, or its Zoom meeting began."""
@@ -648,19 +643,17 @@ class Event(SlugMixin, SoftDeleteMixin, TimeRangeMixin, Model):
 
     def delete_draft(self) -> None:
         """A draft may be deleted (softly) while nobody depends on it (DESIGN.md: only
-        without registrations; that area adds its check to DELETE_CHECKS)."""
+        without registrations: that area refuses through `event_deleting`)."""
         if not self.is_deletable:
             raise ValidationError(
                 _l("Only a draft can be deleted; this event is %(status)s. Cancel it instead.",
                    status=self.status.value)
             )
-        for check in DELETE_CHECKS:
-            check(self)
+        signals.event_deleting.send(self)
         self.soft_delete()
 
     def check_ready_to_close(self) -> bool:
-        for check in CLOSE_CHECKS:
-            check(self)
+        signals.event_closing.send(self)
         return True
 
     def record_transition(self, before, after, *, actor=None, reason=None) -> None:
@@ -685,29 +678,6 @@ class EventSpeaker(NamedTuple):
     user: Any
     is_event_speaker: bool  # holds the SPEAKER role (an organizer who speaks does not)
     links: list[SessionSpeaker]
-
-
-# Other areas add conditions to publishing (Zoom: meetings ready) and closing (certificates:
-# every eligible registration has a certificate or a decline). Each raises ValidationError.
-PUBLISH_CHECKS: list = []
-CLOSE_CHECKS: list = []
-DELETE_CHECKS: list = []
-# Other areas follow an event's life (registrations: default reminders on creation, pending
-# reminders moved with the start). Each hook takes the event, only flushes, raises nothing.
-CREATED_HOOKS: list = []
-START_MOVED_HOOKS: list = []
-# Online events (zoom): PUBLISHED_HOOKS (hook(event, actor)) run inside the publishing and
-# may refuse it with a DomainError (the meetings could not be created); SCHEDULE_CHANGED_HOOKS
-# run when details, times or sessions change, CANCELLED_HOOKS when the event is cancelled.
-PUBLISHED_HOOKS: list = []
-SCHEDULE_CHANGED_HOOKS: list = []
-CANCELLED_HOOKS: list = []
-# Attendance (zoom): recomputes who attended when the organizer changes the threshold.
-THRESHOLD_CHANGED_HOOKS: list = []
-# Seats (registrations): CAPACITY_CHECKS may refuse a new capacity of an event or a session
-# (hook(holder, capacity)); CAPACITY_CHANGED_HOOKS run after it is applied (hook(holder)).
-CAPACITY_CHECKS: list = []
-CAPACITY_CHANGED_HOOKS: list = []
 
 
 class EventSession(TimeRangeMixin, Model):

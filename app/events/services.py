@@ -20,12 +20,8 @@ from app.accounts.services import AccountService
 from app.core import privacy
 from app.core.bounds import OUT_OF_RANGE, moment_in_range
 from app.core.errors import PermissionDenied, ValidationError
+from app.events import signals
 from app.events.models import (
-    CAPACITY_CHANGED_HOOKS,
-    CAPACITY_CHECKS,
-    CREATED_HOOKS,
-    START_MOVED_HOOKS,
-    THRESHOLD_CHANGED_HOOKS,
     CustomFieldType,
     Event,
     EventCustomField,
@@ -205,8 +201,7 @@ class EventService:
         event.add_member(organizer, EventRole.ORGANIZER)
         event.record_transition(None, event.status, actor=organizer, reason="Created")
         db.session.flush()
-        for hook in CREATED_HOOKS:
-            hook(event)
+        signals.event_created.send(event)
         return event
 
     @staticmethod
@@ -224,11 +219,9 @@ class EventService:
         _apply(event, details)
         db.session.flush()
         if threshold_changed:
-            for hook in THRESHOLD_CHANGED_HOOKS:
-                hook(event)
+            signals.attendance_threshold_changed.send(event)
         if event.start_at != start_before:
-            for hook in START_MOVED_HOOKS:
-                hook(event)
+            signals.event_start_moved.send(event)
         event.schedule_changed()  # a new title, times or format: Zoom follows
         if capacity_changed:
             _capacity_changed(event)
@@ -261,13 +254,11 @@ def _check_organization(organizer: User, details: EventDetails) -> None:
 
 
 def _check_capacity(holder: Event | EventSession, capacity: int | None) -> None:
-    for check in CAPACITY_CHECKS:
-        check(holder, capacity)
+    signals.capacity_changing.send(holder, capacity=capacity)
 
 
 def _capacity_changed(holder: Event | EventSession) -> None:
-    for hook in CAPACITY_CHANGED_HOOKS:
-        hook(holder)
+    signals.capacity_changed.send(holder)
 
 
 def _apply(event: Event, details: EventDetails) -> None:

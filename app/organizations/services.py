@@ -358,7 +358,7 @@ def _send_invitation(invitation: OrganizationInvitation, token: str, inviter) ->
 
 
 def record_event_created(event) -> None:
-    """CREATED_HOOKS: an organization's new event appears in its activity log."""
+    """`event_created`: an organization's new event appears in its activity log."""
     if event.organization_id is None:
         return
     organization = db.session.get(Organization, event.organization_id)
@@ -370,16 +370,6 @@ def _user(user_id: int):
     from app.accounts.models import User
 
     return db.session.get(User, user_id)
-
-
-def _register_hooks() -> None:
-    from app.events.models import CREATED_HOOKS
-
-    if record_event_created not in CREATED_HOOKS:
-        CREATED_HOOKS.append(record_event_created)
-
-
-_register_hooks()
 
 
 # --- Privacy (app/core/privacy): memberships and invitations are personal data

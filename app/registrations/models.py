@@ -13,7 +13,7 @@ from app.core.bearer import new_token
 from app.core.errors import ValidationError
 from app.core.models import Model, SoftDeleteMixin
 from app.core.types import Email, UTCDateTime, enum_column, utcnow
-from app.events.models import DELETE_CHECKS, Event, EventCustomField, EventSession
+from app.events.models import Event, EventCustomField, EventSession
 from app.extensions import db
 from app.states import REGISTRATION_MACHINE, RegistrationStatus
 
@@ -265,15 +265,13 @@ class AttendeeMessage(Model):
     sent_by = relationship("User")
 
 
-def _refuse_deleting_with_registrations(event: Event) -> None:
+def refuse_deleting_with_registrations(event: Event) -> None:
+    """`event_deleting`: a draft with registrations stays (cancel the event instead)."""
     has_any = db.session.scalar(
         sa.select(Registration.id).where(Registration.event_id == event.id).limit(1)
     )
     if has_any is not None:
         raise ValidationError(_l("This event has registrations and cannot be deleted."))
-
-
-DELETE_CHECKS.append(_refuse_deleting_with_registrations)
 
 
 def _watch_for_page_cache() -> None:

@@ -30,7 +30,7 @@ from flask_babel import ngettext
 from app.core.errors import ValidationError
 from app.core.templating import request_locale
 from app.core.types import utcnow
-from app.events.models import CREATED_HOOKS, START_MOVED_HOOKS, Event
+from app.events.models import Event
 from app.extensions import db
 from app.registrations.models import EventReminder, ReminderDelivery
 from app.states import EventStatus
@@ -234,7 +234,3 @@ def claim(reminder_id: int, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
-
-
-CREATED_HOOKS.append(ReminderService.add_defaults)
-START_MOVED_HOOKS.append(ReminderService.move_pending)

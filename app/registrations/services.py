@@ -21,8 +21,6 @@ from app.core.errors import ValidationError
 from app.core.types import SystemEmail, utcnow
 from app.core.urls import external_url
 from app.events.models import (
-    CAPACITY_CHANGED_HOOKS,
-    CAPACITY_CHECKS,
     Event,
     EventRole,
     EventSession,
@@ -30,6 +28,7 @@ from app.events.models import (
 )
 from app.extensions import db
 from app.mailing.services import MailService
+from app.registrations import signals
 from app.registrations.answers import Answer, AnswerErrors, check_answers, store_answers
 from app.registrations.invitations import InvitationService
 from app.registrations.models import (
@@ -469,16 +468,10 @@ def _fill_session(session: EventSession, actor=None) -> list[SessionRegistration
     return promoted
 
 
-# Other areas follow who holds a seat (zoom: registrants in the event's meetings). Each hook
-# takes the registrations whose seat or session places changed (confirmed, waitlisted,
-# promoted, cancelled), only flushes or enqueues, raises nothing.
-SEATS_CHANGED_HOOKS: list = []
-
-
 def _seats_changed(registrations: list[Registration]) -> None:
+    """Send `seats_changed` for registrations of one event (none: nothing to say)."""
     if registrations:
-        for hook in SEATS_CHANGED_HOOKS:
-            hook(registrations)
+        signals.seats_changed.send(registrations[0].event, registrations=list(registrations))
 
 
 def session_seats(event: Event) -> dict[int, int | None]:
@@ -633,7 +626,7 @@ def anonymise_registrations(user) -> None:
 privacy.register("registrations", export=export_registrations, anonymise=anonymise_registrations)
 
 
-# --- Capacity changes (app/events/services.py calls these through its hooks)
+# --- Capacity changes (receivers of the events area's capacity signals)
 
 
 def refuse_capacity_below_seats(holder: Event | EventSession, capacity: int | None) -> None:
@@ -659,7 +652,3 @@ def fill_freed_seats(holder: Event | EventSession) -> None:
         RegistrationService.fill_from_waitlist(holder)
     else:
         _fill_session(holder)
-
-
-CAPACITY_CHECKS.append(refuse_capacity_below_seats)
-CAPACITY_CHANGED_HOOKS.append(fill_freed_seats)

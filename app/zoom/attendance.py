@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 
 from app.core.errors import DomainError
 from app.core.types import utcnow
-from app.events.models import THRESHOLD_CHANGED_HOOKS, Event, EventSession
+from app.events.models import Event, EventSession
 from app.extensions import db
 from app.registrations.models import LIVE_STATUSES, Registration
 from app.zoom.models import (
@@ -377,7 +377,7 @@ def own_attendance(registration: Registration) -> list[tuple[str, SessionAttenda
 
 
 def recompute_for_new_threshold(event: Event) -> None:
-    """THRESHOLD_CHANGED_HOOKS: who counts as attended depends on the event's threshold."""
+    """`attendance_threshold_changed`: who counts as attended depends on the event's threshold."""
     session_ids = db.session.scalars(
         sa.select(SessionAttendance.session_id)
         .where(SessionAttendance.event_id == event.id)
@@ -386,6 +386,3 @@ def recompute_for_new_threshold(event: Event) -> None:
     for session_id in session_ids:
         session = db.session.get(EventSession, session_id) if session_id else None
         AttendanceService.recompute(event, session)
-
-
-THRESHOLD_CHANGED_HOOKS.append(recompute_for_new_threshold)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -30,17 +30,10 @@ from sqlalchemy.orm import selectinload
 
 from app.core import privacy
 from app.core.errors import DomainError
-from app.events.models import (
-    CANCELLED_HOOKS,
-    PUBLISHED_HOOKS,
-    SCHEDULE_CHANGED_HOOKS,
-    Event,
-    EventSession,
-)
+from app.events.models import Event, EventSession
 from app.extensions import db
 from app.jobs import enqueue
 from app.registrations.models import Registration
-from app.registrations.services import SEATS_CHANGED_HOOKS
 from app.states import EventStatus, RegistrationStatus
 from app.zoom.client import MeetingInfo, MeetingSpec, ZoomError, ZoomReconnectNeeded, zoom_api_for
 from app.zoom.models import (
@@ -504,14 +497,16 @@ def meeting_lines(event: Event) -> list[MeetingLine]:
     ]
 
 
-# --- Hooks into the events and registrations areas
+# --- Receivers of the events and registrations areas' signals (app/zoom/signals.py)
 
 
-def _meetings_published(event: Event, actor) -> None:
+def meetings_published(event: Event, actor) -> None:
+    """`event_published`: the meetings are created inside the publishing; a DomainError
+    (Zoom refused) refuses the publishing."""
     ZoomMeetingService.create_for_publish(event, actor)
 
 
-def _meetings_changed(event: Event) -> None:
+def meetings_changed(event: Event) -> None:
     """The event's details, times, sessions or status changed: when Zoom needs to hear of
     it, the rows concerned become PENDING and a sync job runs after the commit."""
     if event.status == EventStatus.DRAFT or not plan_meetings(event):
@@ -521,23 +516,20 @@ def _meetings_changed(event: Event) -> None:
     enqueue(sync_zoom_meetings, event.id)
 
 
-def _seats_changed(registrations: Iterable[Registration]) -> None:
-    """Registrations confirmed, promoted or cancelled (or their session places): sync their
-    registrants, when the event has Zoom meetings."""
+def registrants_changed(event: Event, registrations: Sequence[Registration]) -> None:
+    """`seats_changed`: registrations confirmed, promoted or cancelled (or their session
+    places): sync their registrants, when the event has Zoom meetings."""
     from app.zoom.meeting_jobs import sync_zoom_registrants
 
-    by_event: dict[int, list[Registration]] = defaultdict(list)
+    if not event.format.is_online:
+        return
+    has_meetings = db.session.scalar(
+        sa.select(ZoomMeeting.id).where(ZoomMeeting.event_id == event.id).limit(1)
+    )
+    if has_meetings is None:
+        return
     for registration in registrations:
-        if registration.event.format.is_online:
-            by_event[registration.event_id].append(registration)
-    for event_id, group in by_event.items():
-        has_meetings = db.session.scalar(
-            sa.select(ZoomMeeting.id).where(ZoomMeeting.event_id == event_id).limit(1)
-        )
-        if has_meetings is None:
-            continue
-        for registration in group:
-            enqueue(sync_zoom_registrants, registration.id)
+        enqueue(sync_zoom_registrants, registration.id)
 
 
 # --- Privacy
@@ -574,7 +566,3 @@ def anonymise_zoom_registrants(user) -> None:
 
 privacy.register("zoom_registrants", export=export_zoom_registrants,
                  anonymise=anonymise_zoom_registrants)
-PUBLISHED_HOOKS.append(_meetings_published)
-SCHEDULE_CHANGED_HOOKS.append(_meetings_changed)
-CANCELLED_HOOKS.append(_meetings_changed)
-SEATS_CHANGED_HOOKS.append(_seats_changed)
