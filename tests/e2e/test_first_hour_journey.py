@@ -205,6 +205,9 @@ def test_the_organizations_menu_looks_like_the_other_navigation_items(app, brows
     page.get_by_role("button", name="Log in").click()
     nav = page.get_by_role("navigation", name="Main")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # Computed styles are read once the stylesheet has loaded: before the page's "load"
+    # event a revalidated app.css may not be applied yet, and every style is the browser's.
+    page.wait_for_load_state("load")
 
     style = """element => {
         const s = getComputedStyle(element);

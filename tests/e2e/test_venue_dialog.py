@@ -26,7 +26,8 @@ def log_in(page, base: str, user) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("Welcome back")).to_be_visible()
+    # A first login says "Welcome to Convene", a later one "Welcome back".
+    expect(page.get_by_text(re.compile(r"^Welcome (back|to Convene)"))).to_be_visible()
 
 
 def field(page, label: str):
